@@ -1,0 +1,323 @@
+/* Maze carving and the batch driver. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int geometry_init(fm_geometry *g, int32_t rows, int32_t cols)
+{
+    g->rows = rows;
+    g->cols = cols;
+    g->H = 2 * rows + 1;
+    g->W = 2 * cols + 1;
+    g->Wp = g->W + 2;
+    g->padded = (g->H + 2) * g->Wp;
+    g->n_cells = rows * cols;
+    g->n_edges = rows * (cols - 1) + (rows - 1) * cols;
+    g->cells = malloc(sizeof(int32_t) * (size_t)g->n_cells);
+    g->edges = malloc(sizeof(int32_t) * (size_t)g->n_edges);
+    g->template_board = malloc((size_t)g->padded);
+    if (!g->cells || !g->edges || !g->template_board) return -1;
+
+    memset(g->template_board, 1, (size_t)g->padded);
+    int32_t e = 0;
+    for (int32_t i = 0; i < rows; i++) {
+        for (int32_t j = 0; j < cols; j++) {
+            int32_t p = (2 * i + 2) * g->Wp + 2 * j + 2;
+            g->cells[i * cols + j] = p;
+            g->template_board[p] = FM_UNVISITED;
+            if (j + 1 < cols) g->edges[e++] = (p + 1) << 1;           /* wall to the right */
+            if (i + 1 < rows) g->edges[e++] = ((p + g->Wp) << 1) | 1; /* wall below */
+        }
+    }
+    return 0;
+}
+
+static void geometry_free(fm_geometry *g)
+{
+    free(g->cells);
+    free(g->edges);
+    free(g->template_board);
+}
+
+static int scratch_init(fm_scratch *w, const fm_geometry *g)
+{
+    size_t p = (size_t)g->padded;
+    w->board = malloc(p);
+    w->dir = malloc(p);
+    w->stack = malloc(sizeof(int32_t) * p);
+    w->aux = malloc(sizeof(int32_t) * p);
+    w->work = malloc(sizeof(int32_t) * (size_t)(g->n_edges + 1));
+    w->perm = malloc(sizeof(int32_t) * (size_t)g->n_cells);
+    w->undo = malloc(sizeof(int32_t) * (size_t)g->n_cells);
+    if (!w->board || !w->dir || !w->stack || !w->aux || !w->work || !w->perm || !w->undo) return -1;
+    for (int32_t k = 0; k < g->n_cells; k++) w->perm[k] = k;
+    return 0;
+}
+
+static void scratch_free(fm_scratch *w)
+{
+    free(w->board);
+    free(w->dir);
+    free(w->stack);
+    free(w->aux);
+    free(w->work);
+    free(w->perm);
+    free(w->undo);
+}
+
+/* Depth-first search with an explicit stack (the "recursive backtracker"). */
+static void carve_backtracker(const fm_geometry *g, fm_scratch *w, fm_rng *r)
+{
+    uint8_t *b = w->board;
+    const int32_t off[4] = {-g->Wp, 1, g->Wp, -1};
+    int32_t *stack = w->stack, sp = 0;
+    int32_t cur = g->cells[fm_below(r, (uint32_t)g->n_cells)];
+    b[cur] = 0;
+    stack[sp++] = cur;
+    while (sp) {
+        cur = stack[sp - 1];
+        int32_t cand[4], nc = 0;
+        for (int d = 0; d < 4; d++) {
+            cand[nc] = off[d];
+            nc += b[cur + 2 * off[d]] == FM_UNVISITED;
+        }
+        if (!nc) {
+            sp--;
+            continue;
+        }
+        int32_t o = nc == 1 ? cand[0] : cand[fm_below(r, (uint32_t)nc)];
+        b[cur + o] = 0;
+        b[cur + 2 * o] = 0;
+        stack[sp++] = cur + 2 * o;
+    }
+}
+
+static inline int32_t uf_find(int32_t *parent, int32_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+    return x;
+}
+
+/* Randomised Kruskal: inner walls in random order, each removed if it joins two trees. */
+static void carve_kruskal(const fm_geometry *g, fm_scratch *w, fm_rng *r)
+{
+    uint8_t *b = w->board;
+    int32_t *parent = w->aux, *edges = w->work;
+    for (int32_t k = 0; k < g->n_cells; k++) parent[g->cells[k]] = g->cells[k];
+    memcpy(edges, g->edges, sizeof(int32_t) * (size_t)g->n_edges);
+    int32_t joins = g->n_cells - 1;
+    for (int32_t k = 0; joins > 0; k++) {
+        int32_t pick = k + (int32_t)fm_below(r, (uint32_t)(g->n_edges - k));
+        int32_t e = edges[pick];
+        edges[pick] = edges[k];
+        int32_t wall = e >> 1, step = (e & 1) ? g->Wp : 1;
+        int32_t a = uf_find(parent, wall - step), c = uf_find(parent, wall + step);
+        if (a == c) continue;
+        parent[a] = c;
+        b[wall] = 0;
+        joins--;
+    }
+    for (int32_t k = 0; k < g->n_cells; k++) b[g->cells[k]] = 0;
+}
+
+/* Randomised Prim: grow one tree, attaching a random frontier cell at a time. */
+static void carve_prim(const fm_geometry *g, fm_scratch *w, fm_rng *r)
+{
+    uint8_t *b = w->board;
+    const int32_t off[4] = {-g->Wp, 1, g->Wp, -1};
+    int32_t *frontier = w->stack, nf = 0;
+    int32_t cur = g->cells[fm_below(r, (uint32_t)g->n_cells)];
+    for (;;) {
+        b[cur] = 0;
+        for (int d = 0; d < 4; d++) {
+            int32_t v = cur + 2 * off[d];
+            if (b[v] == FM_UNVISITED) {
+                b[v] = FM_FRONTIER;
+                frontier[nf++] = v;
+            }
+        }
+        if (!nf) break;
+        int32_t k = (int32_t)fm_below(r, (uint32_t)nf);
+        cur = frontier[k];
+        frontier[k] = frontier[--nf];
+        int32_t cand[4], nc = 0;
+        for (int d = 0; d < 4; d++) {
+            cand[nc] = off[d];
+            nc += b[cur + 2 * off[d]] == 0;
+        }
+        b[cur + cand[nc == 1 ? 0 : fm_below(r, (uint32_t)nc)]] = 0;
+    }
+}
+
+/* Wilson's algorithm: loop-erased random walks, a uniform spanning tree. */
+static void carve_wilson(const fm_geometry *g, fm_scratch *w, fm_rng *r)
+{
+    uint8_t *b = w->board, *dir = w->dir;
+    const int32_t off[4] = {-g->Wp, 1, g->Wp, -1};
+    b[g->cells[fm_below(r, (uint32_t)g->n_cells)]] = 0;
+    for (int32_t k = 0; k < g->n_cells; k++) {
+        int32_t first = g->cells[k];
+        if (b[first] != FM_UNVISITED) continue;
+        for (int32_t v = first; b[v] == FM_UNVISITED;) {
+            int32_t cand[4], nc = 0;
+            for (int d = 0; d < 4; d++) {
+                cand[nc] = d;
+                nc += b[v + 2 * off[d]] != 1;
+            }
+            int32_t d = cand[fm_below(r, (uint32_t)nc)];
+            dir[v] = (uint8_t)d;
+            v += 2 * off[d];
+        }
+        for (int32_t v = first; b[v] == FM_UNVISITED;) {
+            int32_t o = off[dir[v]];
+            b[v] = 0;
+            b[v + o] = 0;
+            v += 2 * o;
+        }
+    }
+}
+
+static void carve_open(const fm_geometry *g, fm_scratch *w)
+{
+    for (int32_t row = 2; row < g->H; row++) memset(w->board + row * g->Wp + 2, 0, (size_t)(g->W - 2));
+}
+
+/* Removes round(p * m) of the m inner walls still standing, chosen uniformly. */
+static void remove_walls(const fm_geometry *g, fm_scratch *w, double p, fm_rng *r)
+{
+    uint8_t *b = w->board;
+    int32_t m = 0;
+    for (int32_t k = 0; k < g->n_edges; k++)
+        if (b[g->edges[k] >> 1]) w->work[m++] = g->edges[k] >> 1;
+    int32_t take = (int32_t)(p * m + 0.5);
+    for (int32_t k = 0; k < take; k++) {
+        int32_t pick = k + (int32_t)fm_below(r, (uint32_t)(m - k));
+        int32_t wall = w->work[pick];
+        w->work[pick] = w->work[k];
+        b[wall] = 0;
+    }
+}
+
+void fm_carve(const fm_geometry *g, const fm_spec *s, fm_scratch *w, fm_rng *r)
+{
+    memcpy(w->board, g->template_board, (size_t)g->padded);
+    switch (s->algorithm) {
+    case FM_ALG_BACKTRACKER: carve_backtracker(g, w, r); break;
+    case FM_ALG_KRUSKAL: carve_kruskal(g, w, r); break;
+    case FM_ALG_PRIM: carve_prim(g, w, r); break;
+    case FM_ALG_WILSON: carve_wilson(g, w, r); break;
+    default: carve_open(g, w); return;
+    }
+    if (s->loops > 0) remove_walls(g, w, s->loops, r);
+}
+
+static int dist_ok(const fm_dist *d, int32_t lo, int32_t hi)
+{
+    if (d->n < 1 || d->n > FM_MAX_CATS) return 0;
+    for (int32_t k = 0; k < d->n; k++)
+        if (d->value[k] < lo || d->value[k] > hi) return 0;
+    return 1;
+}
+
+/* Defence in depth: the Python layer validates specs with clear messages; the core still
+ * refuses anything that could make it read or write out of bounds. */
+static int spec_ok(const fm_spec *s, const fm_spec *first, int32_t max_decoys)
+{
+    int32_t cells = s->rows * s->cols;
+    if (s->rows < 2 || s->cols < 2 || s->rows > FM_MAX_CELLS || s->cols > FM_MAX_CELLS) return 0;
+    if (s->rows != first->rows || s->cols != first->cols) return 0;
+    if (s->algorithm < FM_ALG_BACKTRACKER || s->algorithm > FM_ALG_OPEN) return 0;
+    if (!(s->loops >= 0 && s->loops <= 1)) return 0;
+    if (s->start_corner < -1 || s->start_corner > 3 || s->min_distance < 0) return 0;
+    if (s->exit_sides < 1 || s->exit_sides > 15 || s->exit_region < 0) return 0;
+    if (s->exit_corner < 0 || s->exit_corner > 3) return 0;
+    if (!dist_ok(&s->n_decoys, 0, max_decoys) || !dist_ok(&s->n_distractors, 0, cells)) return 0;
+    if (1 + fm_dist_max(&s->n_decoys) + fm_dist_max(&s->n_distractors) > cells) return 0;
+    if (!dist_ok(&s->exit_color, 0, 255) || !dist_ok(&s->decoy_color, 0, 255) ||
+        !dist_ok(&s->distractor_color, 0, 255))
+        return 0;
+    return 1;
+}
+
+int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixture, uint64_t seed,
+                    int64_t first_id, int64_t n, fm_levels out, int32_t threads)
+{
+    if (n_specs < 1 || n_specs > 255 || !dist_ok(mixture, 0, n_specs - 1) || out.max_decoys < 0)
+        return FM_ERR_SPEC;
+    for (int32_t k = 0; k < n_specs; k++)
+        if (!spec_ok(&specs[k], &specs[0], out.max_decoys)) return FM_ERR_SPEC;
+
+    int32_t per_spec = 2 * (specs[0].rows + specs[0].cols);
+    int64_t result = FM_ERR_MEMORY;
+    fm_geometry g;
+    int32_t *exits = malloc(sizeof(int32_t) * (size_t)(per_spec * n_specs));
+    int32_t *n_exits = malloc(sizeof(int32_t) * (size_t)n_specs);
+    if (geometry_init(&g, specs[0].rows, specs[0].cols) || !exits || !n_exits) goto done;
+    for (int32_t k = 0; k < n_specs; k++) {
+        n_exits[k] = fm_exit_candidates(&g, &specs[k], exits + k * per_spec);
+        if (!n_exits[k]) {
+            result = FM_ERR_SPEC;
+            goto done;
+        }
+    }
+
+    int64_t first_failed = n, out_of_memory = 0;
+#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+    {
+        fm_scratch w;
+        int ok = scratch_init(&w, &g) == 0;
+        int64_t my_failed = n;
+        if (ok) {
+#pragma omp for schedule(dynamic, 512)
+            for (int64_t k = 0; k < n; k++) {
+                uint64_t id = (uint64_t)(first_id + k);
+                int32_t c = fm_pick(mixture, fm_weyl(seed, FM_FACTOR_COMPONENT, id));
+                fm_rng r = fm_rng_for(seed, id, FM_STREAM_LAYOUT);
+                fm_carve(&g, &specs[c], &w, &r);
+                out.component[k] = (uint8_t)c;
+                if (fm_place(&g, &specs[c], exits + c * per_spec, n_exits[c], &w, seed, (int64_t)id, &out, k) &&
+                    k < my_failed)
+                    my_failed = k;
+            }
+        }
+#pragma omp critical(fm_generate_result)
+        {
+            if (!ok) out_of_memory = 1;
+            if (my_failed < first_failed) first_failed = my_failed;
+        }
+        scratch_free(&w);
+    }
+    if (out_of_memory)
+        result = FM_ERR_MEMORY;
+    else
+        result = first_failed == n ? FM_OK : first_id + first_failed;
+
+done:
+    free(exits);
+    free(n_exits);
+    geometry_free(&g);
+    return result;
+}
+
+void fm_layout_hash(const uint8_t *grid, int64_t n, int32_t squares, uint64_t *out, int32_t threads)
+{
+    if (threads <= 0) threads = 1;
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t k = 0; k < n; k++) {
+        const uint8_t *b = grid + k * squares;
+        uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)squares;
+        int32_t i = 0;
+        for (; i + 8 <= squares; i += 8) {
+            uint64_t word;
+            memcpy(&word, b + i, 8);
+            h = fm_mix64(h ^ word);
+        }
+        uint64_t tail = 0;
+        for (int32_t t = 0; i < squares; i++, t++) tail |= (uint64_t)b[i] << (8 * t);
+        out[k] = fm_mix64(h ^ tail ^ 0x9e3779b97f4a7c15ULL);
+    }
+}

@@ -1,0 +1,18 @@
+"""fastmaze: batch-generated mazes with controllable feature–reward correlations."""
+
+from fastmaze.levels import Levels, default_threads, generate
+from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COLORS",
+    "DEFAULT_PALETTE",
+    "Levels",
+    "MazeSpec",
+    "Mixture",
+    "__version__",
+    "default_threads",
+    "generate",
+    "uniform",
+]

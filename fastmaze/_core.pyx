@@ -1,0 +1,106 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Thin bindings of the compiled core. Validation happens in Python before these are called;
+every function here takes preallocated C-contiguous arrays and fills them without the GIL."""
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+from fastmaze._core cimport (
+    FM_ERR_MEMORY,
+    FM_ERR_SPEC,
+    FM_MAX_CATS,
+    FM_OK,
+    fm_dist,
+    fm_generate,
+    fm_layout_hash,
+    fm_levels,
+    fm_spec,
+)
+
+MAX_CATS = FM_MAX_CATS
+
+
+cdef int _fill_dist(fm_dist *d, object dist) except -1:
+    values, cdf = dist
+    if not 1 <= len(values) <= FM_MAX_CATS or len(cdf) != len(values):
+        raise ValueError(f"a distribution needs 1..{FM_MAX_CATS} categories")
+    d.n = len(values)
+    for k in range(d.n):
+        d.value[k] = values[k]
+        d.cdf[k] = cdf[k]
+    return 0
+
+
+cdef int _fill_spec(fm_spec *s, dict p) except -1:
+    s.rows = p["rows"]
+    s.cols = p["cols"]
+    s.algorithm = p["algorithm"]
+    s.loops = p["loops"]
+    s.start_corner = p["start_corner"]
+    s.min_distance = p["min_distance"]
+    s.exit_sides = p["exit_sides"]
+    s.exit_region = p["exit_region"]
+    s.exit_corner = p["exit_corner"]
+    _fill_dist(&s.exit_color, p["exit_color"])
+    _fill_dist(&s.n_decoys, p["n_decoys"])
+    _fill_dist(&s.decoy_color, p["decoy_color"])
+    _fill_dist(&s.n_distractors, p["n_distractors"])
+    _fill_dist(&s.distractor_color, p["distractor_color"])
+    return 0
+
+
+def generate_into(list params, tuple mixture, uint64_t seed, int64_t first_id,
+                  uint8_t[:, :, ::1] grid, uint8_t[:, :, ::1] color,
+                  int32_t[:, ::1] start, int32_t[:, ::1] exit, int32_t[:, :, ::1] decoys,
+                  int32_t[::1] n_decoys, uint8_t[::1] component, int threads):
+    """Fills levels first_id .. first_id + len(grid) - 1 of the given compiled specs."""
+    cdef int64_t n = grid.shape[0]
+    if n == 0:
+        return
+    cdef int32_t n_specs = len(params)
+    cdef fm_dist mix
+    cdef fm_levels out
+    cdef int64_t result
+    cdef fm_spec *specs = <fm_spec *> malloc(sizeof(fm_spec) * n_specs)
+    if specs == NULL:
+        raise MemoryError()
+    try:
+        for k in range(n_specs):
+            _fill_spec(&specs[k], params[k])
+        _fill_dist(&mix, mixture)
+        out.grid = &grid[0, 0, 0]
+        out.color = &color[0, 0, 0]
+        out.start = &start[0, 0]
+        out.exit = &exit[0, 0]
+        out.decoys = &decoys[0, 0, 0] if decoys.shape[1] > 0 else NULL
+        out.n_decoys = &n_decoys[0]
+        out.component = &component[0]
+        out.max_decoys = decoys.shape[1]
+        with nogil:
+            result = fm_generate(specs, n_specs, &mix, seed, first_id, n, out, threads)
+    finally:
+        free(specs)
+    if result == FM_ERR_SPEC:
+        raise ValueError("the compiled core refused this spec (it failed its own bounds checks)")
+    if result == FM_ERR_MEMORY:
+        raise MemoryError("the compiled core could not allocate its scratch buffers")
+    if result != FM_OK:
+        raise RuntimeError(f"level {result} could not be placed")
+
+
+def layout_hash(uint8_t[:, :, ::1] grid, int threads):
+    """uint64 [n]: a hash of each level's walls (and exit opening)."""
+    import numpy as np
+
+    out = np.empty(grid.shape[0], dtype=np.uint64)
+    cdef uint64_t[::1] o = out
+    cdef int32_t squares = grid.shape[1] * grid.shape[2]
+    if grid.shape[0]:
+        with nogil:
+            fm_layout_hash(&grid[0, 0, 0], grid.shape[0], squares, &o[0], threads)
+    return out
+
+
+# Oracles (csrc/solve.c) and rendering (csrc/render.c) bind in their own include files.
+include "_solve.pxi"
+include "_render.pxi"

@@ -1,0 +1,1 @@
+# Bindings of csrc/render.c (observations), included by _core.pyx.

@@ -1,0 +1,1 @@
+# Bindings of csrc/solve.c (BFS oracles), included by _core.pyx.

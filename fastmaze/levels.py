@@ -1,0 +1,176 @@
+"""Batches of levels (structure of arrays) and their generation by the compiled core."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fastmaze import _core
+from fastmaze.spec import AnySpec, MazeSpec, Mixture
+
+if TYPE_CHECKING:
+    from fastmaze.stats import Stats
+
+MAX_ID = 2**63 - 1
+
+
+def default_threads() -> int:
+    """Threads for batch calls: ``OMP_NUM_THREADS`` if set, else every core."""
+    env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return os.cpu_count() or 1
+
+
+def _check_int(what: str, value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{what}: expected an integer, got {type(value).__name__} {value!r}")
+    if not lo <= int(value) <= hi:
+        raise ValueError(f"{what}: {value} is out of range; expected {lo}..{hi}")
+    return int(value)
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """A batch of n levels of one spec (or mixture) and seed, as arrays.
+
+    Board squares are (row, col) on an H × W board, H = 2·rows+1, W = 2·cols+1.
+
+    - ``grid``: uint8 [n, H, W], 1 = wall, 0 = floor (the exit square is floor).
+    - ``color``: uint8 [n, H, W], 0 = no colour, k = ``palette[k - 1]``.
+    - ``start``, ``exit``: int32 [n, 2], board (row, col) of the agent's start and the exit.
+    - ``decoys``: int32 [n, max_decoys, 2], board (row, col), -1 past ``n_decoys``.
+    - ``n_decoys``: int32 [n]; ``component``: uint8 [n], the mixture component of each level.
+    - ``ids``: int64 [n], the level ids; level i is a pure function of (spec, seed, id).
+    """
+
+    spec: AnySpec
+    seed: int
+    ids: np.ndarray
+    grid: np.ndarray
+    color: np.ndarray
+    start: np.ndarray
+    exit: np.ndarray
+    decoys: np.ndarray
+    n_decoys: np.ndarray
+    component: np.ndarray
+
+    ARRAYS = ("ids", "grid", "color", "start", "exit", "decoys", "n_decoys", "component")
+
+    @classmethod
+    def empty(cls, spec: AnySpec, seed: int, ids: np.ndarray) -> Levels:
+        """Uninitialised arrays for the given ids, to be filled by the core."""
+        n = len(ids)
+        H, W = spec.shape
+        return cls(
+            spec=spec,
+            seed=seed,
+            ids=np.ascontiguousarray(ids, dtype=np.int64),
+            grid=np.empty((n, H, W), np.uint8),
+            color=np.empty((n, H, W), np.uint8),
+            start=np.empty((n, 2), np.int32),
+            exit=np.empty((n, 2), np.int32),
+            decoys=np.empty((n, spec.max_decoys, 2), np.int32),
+            n_decoys=np.empty(n, np.int32),
+            component=np.empty(n, np.uint8),
+        )
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, index: int | slice | np.ndarray) -> Levels:
+        """A sub-batch (by slice, index array or boolean mask); an int gives a batch of one."""
+        if isinstance(index, (int, np.integer)):
+            n = len(self)
+            if not -n <= index < n:
+                raise IndexError(f"level index {index} out of range for {n} levels")
+            index = slice(int(index) % n, int(index) % n + 1)
+        return self._with(**{name: getattr(self, name)[index] for name in self.ARRAYS})
+
+    def _with(self, **changes: Any) -> Levels:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Levels(**values)
+
+    @property
+    def palette(self) -> tuple[str, ...]:
+        return self.spec.palette
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Board shape (H, W) in squares."""
+        return self.grid.shape[1], self.grid.shape[2]
+
+    def stats(self, **kwargs: Any) -> Stats:
+        """Realised feature–reward statistics beside what the spec requested; see `Stats`."""
+        from fastmaze.stats import level_stats
+
+        return level_stats(self, **kwargs)
+
+    def layout_hash(self, threads: int | None = None) -> np.ndarray:
+        """uint64 [n]: a hash of each level's walls and exit opening."""
+        grid = np.ascontiguousarray(self.grid)
+        return _core.layout_hash(grid, threads or default_threads())
+
+
+def _components(spec: AnySpec) -> tuple[list[dict], tuple[list[int], list[int]]]:
+    from fastmaze.spec import _cdf
+
+    comps = spec.components
+    return [s._c_params() for s, _ in comps], _cdf([(k, w) for k, (_, w) in enumerate(comps)])
+
+
+def generate(
+    spec: AnySpec,
+    n: int,
+    seed: int = 0,
+    start: int = 0,
+    *,
+    threads: int | None = None,
+    chunk: int | None = None,
+    progress: bool = False,
+) -> Levels:
+    """Generates levels ``start .. start+n-1`` of ``(spec, seed)``.
+
+    The bytes of level i depend only on (spec, seed, i): not on n, ``chunk`` (levels per
+    core call, for progress reporting) or ``threads`` (default: `default_threads`).
+    """
+    if not isinstance(spec, (MazeSpec, Mixture)):
+        raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
+    n = _check_int("n", n, 0, MAX_ID)
+    seed = _check_int("seed", seed, 0, 2**64 - 1)
+    start = _check_int("start", start, 0, MAX_ID - n)
+    threads = default_threads() if threads is None else _check_int("threads", threads, 1, 4096)
+    chunk = n if chunk is None else _check_int("chunk", chunk, 1, MAX_ID)
+
+    levels = Levels.empty(spec, seed, np.arange(start, start + n, dtype=np.int64))
+    params, mixture = _components(spec)
+    bounds = range(0, n, max(chunk, 1))
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n, unit="level", unit_scale=True, desc="generate")
+    for lo in bounds:
+        hi = min(lo + chunk, n)
+        _core.generate_into(
+            params,
+            mixture,
+            seed,
+            start + lo,
+            levels.grid[lo:hi],
+            levels.color[lo:hi],
+            levels.start[lo:hi],
+            levels.exit[lo:hi],
+            levels.decoys[lo:hi],
+            levels.n_decoys[lo:hi],
+            levels.component[lo:hi],
+            threads,
+        )
+        if progress:
+            bar.update(hi - lo)
+    if progress:
+        bar.close()
+    return levels

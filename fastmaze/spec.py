@@ -1,0 +1,465 @@
+"""Maze specifications: what a stream of levels looks like, declared up front.
+
+A `MazeSpec` fixes the board (size, algorithm, loops) and how each level's content is drawn:
+where the exit, the start, the decoys and distractors go and which colours they get. Colour
+distributions are categorical over the palette (plus ``None``, no colour) and are realised
+per level id, stratified so that any run of >= 1,000 ids matches them within one percentage
+point. A `Mixture` draws each level from one of several specs with fixed weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Union
+
+#: Named colours with fixed RGB values. A spec's palette is an ordered subset of these.
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (230, 25, 75),
+    "green": (60, 180, 75),
+    "blue": (0, 130, 200),
+    "yellow": (255, 225, 25),
+    "magenta": (240, 50, 230),
+    "cyan": (70, 240, 240),
+    "orange": (245, 130, 48),
+    "purple": (145, 30, 180),
+    "brown": (170, 110, 40),
+    "pink": (250, 190, 212),
+    "lime": (210, 245, 60),
+    "teal": (0, 128, 128),
+}
+DEFAULT_PALETTE: tuple[str, ...] = (
+    "red",
+    "green",
+    "blue",
+    "yellow",
+    "magenta",
+    "cyan",
+    "orange",
+    "purple",
+)
+
+ALGORITHMS = ("backtracker", "kruskal", "prim", "wilson", "open")
+SIDES = ("top", "right", "bottom", "left")
+CORNERS = ("top_left", "top_right", "bottom_right", "bottom_left")
+MIN_CELLS, MAX_CELLS = 2, 127
+MAX_CATEGORIES = 64  # entries of one categorical distribution (the core's FM_MAX_CATS)
+
+ColorDist = Union[None, str, Mapping[Union[str, None], float]]
+CountDist = Union[int, Mapping[int, float]]
+
+
+def _check_probabilities(what: str, probs: Mapping[Any, float]) -> None:
+    if not probs:
+        raise ValueError(f"{what}: the distribution is empty; give at least one outcome")
+    if len(probs) > MAX_CATEGORIES:
+        raise ValueError(f"{what}: {len(probs)} outcomes; at most {MAX_CATEGORIES} are supported")
+    for key, p in probs.items():
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p):
+            raise ValueError(f"{what}: probability of {key!r} is {p!r}; expected a number in [0, 1]")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"{what}: probability of {key!r} is {p}; expected a number in [0, 1]")
+    total = math.fsum(probs.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what}: probabilities sum to {total:.6g}; they must sum to 1")
+
+
+def _pairs_to_dict(what: str, pairs: tuple | list) -> dict:
+    """Accepts the normalised form ((outcome, probability), ...) of a distribution."""
+    try:
+        out = {k: p for k, p in pairs}
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: expected a mapping outcome -> probability, got {pairs!r}") from None
+    if len(out) != len(pairs):
+        raise ValueError(f"{what}: an outcome is listed twice")
+    return out
+
+
+def _color_dist(what: str, value: ColorDist, palette: tuple[str, ...]) -> tuple:
+    """Normalises a colour distribution to ((name or None, probability), ...)."""
+    if value is None:
+        return ((None, 1.0),)
+    if isinstance(value, str):
+        value = {value: 1.0}
+    if isinstance(value, (tuple, list)):
+        value = _pairs_to_dict(what, value)
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{what}: expected a colour name, None, or a mapping colour -> probability, "
+            f"got {type(value).__name__}"
+        )
+    _check_probabilities(what, value)
+    out = []
+    for name, p in value.items():
+        key = None if name in (None, "none") else name
+        if key is not None and key not in palette:
+            raise ValueError(
+                f"{what}: unknown colour {name!r}; the palette has {', '.join(palette)} "
+                "(or None for no colour)"
+            )
+        out.append((key, float(p)))
+    keys = [k for k, _ in out]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"{what}: a colour is listed twice")
+    return tuple(out)
+
+
+def _count_dist(what: str, value: CountDist) -> tuple:
+    """Normalises a count (int) or a count distribution to ((count, probability), ...)."""
+    if isinstance(value, (tuple, list)):
+        value = _pairs_to_dict(what, value)
+    if isinstance(value, Mapping):
+        _check_probabilities(what, value)
+        items = list(value.items())
+    else:
+        items = [(value, 1.0)]
+    out = []
+    for count, p in items:
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ValueError(f"{what}: counts must be non-negative integers, got {count!r}")
+        out.append((int(count), float(p)))
+    if len({c for c, _ in out}) != len(out):
+        raise ValueError(f"{what}: a count is listed twice")
+    return tuple(out)
+
+
+def uniform(colors: tuple[str, ...] | list[str]) -> dict[str, float]:
+    """The uniform distribution over the given colour names."""
+    colors = list(colors)
+    if not colors:
+        raise ValueError("uniform() needs at least one colour")
+    return {c: 1.0 / len(colors) for c in colors}
+
+
+@dataclass(frozen=True)
+class MazeSpec:
+    """A declared distribution of levels.
+
+    Shape-fixing fields: ``size`` (rows, cols) in cells, 2..127 each, giving boards of
+    (2·rows+1) × (2·cols+1) squares, and ``palette``. Per-level fields:
+
+    - ``algorithm``: "backtracker" (DFS), "kruskal", "prim", "wilson" (uniform spanning tree)
+      or "open" (no inner walls); ``loops``: fraction of the remaining inner walls removed
+      after carving (0 = a perfect maze).
+    - ``start``: "random" (a uniform cell) or a corner ("top_left", ...); ``min_distance``:
+      with a random start, at least this many steps from the exit.
+    - ``exit_sides``: the sides the exit may open on; ``exit_region``: if set to k, the exit
+      opens next to a cell of the k × k-cell region at ``exit_corner``.
+    - ``exit_color``, ``decoy_color``, ``distractor_color``: colour distributions, a mapping
+      name -> probability (``None`` = no colour), a single name, or None.
+    - ``n_decoys``, ``n_distractors``: a count or a mapping count -> probability. Decoys are
+      recorded by position; distractors only colour cells. Start, decoys and distractors
+      occupy distinct cells; the exit is a border square and never one of them.
+    """
+
+    size: tuple[int, int] = (6, 6)
+    algorithm: str = "backtracker"
+    loops: float = 0.0
+    start: str = "random"
+    min_distance: int = 0
+    exit_sides: tuple[str, ...] = SIDES
+    exit_region: int | None = None
+    exit_corner: str = "top_right"
+    exit_color: ColorDist = None
+    n_decoys: CountDist = 0
+    decoy_color: ColorDist = None
+    n_distractors: CountDist = 0
+    distractor_color: ColorDist = None
+    palette: tuple[str, ...] = field(default=DEFAULT_PALETTE)
+
+    def __post_init__(self) -> None:
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
+        size = self.size
+        if isinstance(size, int) and not isinstance(size, bool):
+            size = (size, size)
+        try:
+            rows, cols = (int(s) for s in size)
+            if any(isinstance(s, bool) or int(s) != s for s in size):
+                raise TypeError
+        except (TypeError, ValueError):
+            raise ValueError(f"size: expected (rows, cols) in cells, got {self.size!r}") from None
+        for what, v in (("rows", rows), ("cols", cols)):
+            if not MIN_CELLS <= v <= MAX_CELLS:
+                raise ValueError(f"size: {what} = {v}; expected {MIN_CELLS}..{MAX_CELLS} cells")
+        set_("size", (rows, cols))
+
+        palette = tuple(self.palette)
+        unknown = [c for c in palette if c not in COLORS]
+        if unknown or not palette or len(set(palette)) != len(palette):
+            raise ValueError(
+                f"palette: {palette!r} must be distinct names from {', '.join(COLORS)}"
+            )
+        set_("palette", palette)
+
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(
+                f"algorithm: unknown {self.algorithm!r}; expected one of {', '.join(ALGORITHMS)}"
+            )
+        if isinstance(self.loops, bool) or not isinstance(self.loops, (int, float)):
+            raise ValueError(f"loops: expected a fraction in [0, 1], got {self.loops!r}")
+        if not 0.0 <= self.loops <= 1.0:
+            raise ValueError(f"loops: {self.loops} is not a fraction in [0, 1]")
+        set_("loops", float(self.loops))
+
+        if self.start != "random" and self.start not in CORNERS:
+            raise ValueError(
+                f"start: unknown {self.start!r}; expected 'random' or one of {', '.join(CORNERS)}"
+            )
+        md = self.min_distance
+        if isinstance(md, bool) or not isinstance(md, int) or md < 0:
+            raise ValueError(f"min_distance: expected a non-negative integer, got {md!r}")
+        if md and self.start != "random":
+            raise ValueError("min_distance needs start='random'; a corner start is fixed")
+        bound = rows + cols + min(rows, cols) - 2
+        if md > bound:
+            raise ValueError(
+                f"min_distance: {md} steps cannot be guaranteed on a {rows}x{cols} maze; "
+                f"at most {bound} is always reachable"
+            )
+
+        sides = (self.exit_sides,) if isinstance(self.exit_sides, str) else tuple(self.exit_sides)
+        if not sides or any(s not in SIDES for s in sides) or len(set(sides)) != len(sides):
+            raise ValueError(f"exit_sides: {sides!r}; expected distinct names from {SIDES}")
+        set_("exit_sides", tuple(s for s in SIDES if s in sides))
+        if self.exit_corner not in CORNERS:
+            raise ValueError(
+                f"exit_corner: unknown {self.exit_corner!r}; expected one of {', '.join(CORNERS)}"
+            )
+        k = self.exit_region
+        if k is not None:
+            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= max(rows, cols):
+                raise ValueError(
+                    f"exit_region: {k!r}; expected a corner region of 1..{max(rows, cols)} cells"
+                )
+        if not self.exit_candidates():
+            raise ValueError(
+                f"no border square fits exit_sides={self.exit_sides} with exit_region={k} at "
+                f"{self.exit_corner}; allow a side that touches that corner"
+            )
+
+        set_("exit_color", _color_dist("exit_color", self.exit_color, palette))
+        set_("decoy_color", _color_dist("decoy_color", self.decoy_color, palette))
+        set_("distractor_color", _color_dist("distractor_color", self.distractor_color, palette))
+        set_("n_decoys", _count_dist("n_decoys", self.n_decoys))
+        set_("n_distractors", _count_dist("n_distractors", self.n_distractors))
+        most = 1 + self.max_decoys + max(c for c, _ in self.n_distractors)
+        if most > rows * cols:
+            raise ValueError(
+                f"n_decoys/n_distractors: up to {most - 1} objects plus the start need {most} "
+                f"distinct cells, but a {rows}x{cols} maze has {rows * cols}"
+            )
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def rows(self) -> int:
+        return self.size[0]
+
+    @property
+    def cols(self) -> int:
+        return self.size[1]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Board shape (H, W) in squares, walls included."""
+        return 2 * self.size[0] + 1, 2 * self.size[1] + 1
+
+    @property
+    def max_decoys(self) -> int:
+        return max(c for c, _ in self.n_decoys)
+
+    @property
+    def components(self) -> tuple[tuple[MazeSpec, float], ...]:
+        """A spec is a one-component mixture."""
+        return ((self, 1.0),)
+
+    def exit_candidates(self) -> list[tuple[int, int]]:
+        """Board squares (row, col) where this spec may open the exit."""
+        rows, cols = self.size
+        H, W = self.shape
+        k = self.exit_region
+
+        def in_region(i: int, j: int) -> bool:
+            if k is None:
+                return True
+            vertical = i < k if "top" in self.exit_corner else i >= rows - k
+            horizontal = j < k if "left" in self.exit_corner else j >= cols - k
+            return vertical and horizontal
+
+        out = []
+        if "top" in self.exit_sides:
+            out += [(0, 2 * j + 1) for j in range(cols) if in_region(0, j)]
+        if "right" in self.exit_sides:
+            out += [(2 * i + 1, W - 1) for i in range(rows) if in_region(i, cols - 1)]
+        if "bottom" in self.exit_sides:
+            out += [(H - 1, 2 * j + 1) for j in range(cols) if in_region(rows - 1, j)]
+        if "left" in self.exit_sides:
+            out += [(2 * i + 1, 0) for i in range(rows) if in_region(i, 0)]
+        return out
+
+    def color_code(self, name: str | None) -> int:
+        """Code of a colour in ``Levels.color``: 0 for None, k for ``palette[k - 1]``."""
+        if name is None:
+            return 0
+        if name not in self.palette:
+            raise ValueError(f"unknown colour {name!r}; the palette has {', '.join(self.palette)}")
+        return self.palette.index(name) + 1
+
+    def replace(self, **changes: Any) -> MazeSpec:
+        """A copy with some fields changed (validated again)."""
+        d = self.to_dict()
+        d.update(changes)
+        return MazeSpec.from_dict(d)
+
+    # -- serialisation -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict from which `from_dict` rebuilds an equal spec."""
+        d = asdict(self)
+        for key in ("exit_color", "decoy_color", "distractor_color"):
+            d[key] = [[name, p] for name, p in getattr(self, key)]
+        for key in ("n_decoys", "n_distractors"):
+            d[key] = [[c, p] for c, p in getattr(self, key)]
+        d["size"] = list(self.size)
+        d["exit_sides"] = list(self.exit_sides)
+        d["palette"] = list(self.palette)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MazeSpec:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown MazeSpec fields: {', '.join(sorted(unknown))}")
+        d = dict(d)
+        for key in ("exit_color", "decoy_color", "distractor_color", "n_decoys", "n_distractors"):
+            if isinstance(d.get(key), list):
+                d[key] = {k: p for k, p in d[key]}
+        if isinstance(d.get("size"), list):
+            d["size"] = tuple(d["size"])
+        return cls(**d)
+
+    def digest(self) -> str:
+        """A stable 16-hex-digit hash of the spec, for file and cache names."""
+        return _digest({"MazeSpec": self.to_dict()})
+
+    # -- compilation for the core -----------------------------------------------------------
+    def _c_params(self) -> dict[str, Any]:
+        code = self.color_code
+        return {
+            "rows": self.rows,
+            "cols": self.cols,
+            "algorithm": ALGORITHMS.index(self.algorithm),
+            "loops": self.loops,
+            "start_corner": -1 if self.start == "random" else CORNERS.index(self.start),
+            "min_distance": self.min_distance,
+            "exit_sides": sum(1 << SIDES.index(s) for s in self.exit_sides),
+            "exit_region": self.exit_region or 0,
+            "exit_corner": CORNERS.index(self.exit_corner),
+            "exit_color": _cdf([(code(c), p) for c, p in self.exit_color]),
+            "n_decoys": _cdf(self.n_decoys),
+            "decoy_color": _cdf([(code(c), p) for c, p in self.decoy_color]),
+            "n_distractors": _cdf(self.n_distractors),
+            "distractor_color": _cdf([(code(c), p) for c, p in self.distractor_color]),
+        }
+
+
+def _cdf(dist: tuple) -> tuple[list[int], list[int]]:
+    """(values, cumulative thresholds out of 2^64) for the core, zero-probability entries
+    dropped; the last threshold is 2^64 - 1 so rounding never loses mass."""
+    kept = [(v, p) for v, p in dist if p > 0]
+    total = math.fsum(p for _, p in kept)
+    values, cdf, acc = [], [], 0.0
+    for v, p in kept:
+        acc += p / total
+        values.append(int(v))
+        cdf.append(min(int(round(acc * 2.0**64)), 2**64 - 1))
+    cdf[-1] = 2**64 - 1
+    return values, cdf
+
+
+def _digest(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """A level stream drawn from several specs: level i comes from component k with
+    probability ``weights[k]``, stratified over ids like every other factor, and each level
+    records its component. All components share size and palette (the board shape)."""
+
+    components: tuple[tuple[MazeSpec, float], ...]
+
+    def __post_init__(self) -> None:
+        comps = tuple((s, float(w)) for s, w in self.components)
+        if not comps:
+            raise ValueError("Mixture: give at least one (spec, weight) component")
+        for s, _ in comps:
+            if not isinstance(s, MazeSpec):
+                raise ValueError(f"Mixture: components must be MazeSpec, got {type(s).__name__}")
+        _check_probabilities("Mixture weights", {i: w for i, (_, w) in enumerate(comps)})
+        first = comps[0][0]
+        for s, _ in comps[1:]:
+            if s.size != first.size or s.palette != first.palette:
+                raise ValueError(
+                    "Mixture: all components must share size and palette "
+                    f"({first.size}, {first.palette}); got {s.size}, {s.palette}"
+                )
+        object.__setattr__(self, "components", comps)
+
+    @classmethod
+    def of(cls, *components: tuple[MazeSpec, float]) -> Mixture:
+        """``Mixture.of((spec_a, 0.98), (spec_b, 0.02))``."""
+        return cls(tuple(components))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.components[0][0].size
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.components[0][0].shape
+
+    @property
+    def palette(self) -> tuple[str, ...]:
+        return self.components[0][0].palette
+
+    @property
+    def max_decoys(self) -> int:
+        return max(s.max_decoys for s, _ in self.components)
+
+    def color_code(self, name: str | None) -> int:
+        return self.components[0][0].color_code(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"components": [[s.to_dict(), w] for s, w in self.components]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Mixture:
+        return cls(tuple((MazeSpec.from_dict(s), w) for s, w in d["components"]))
+
+    def digest(self) -> str:
+        return _digest({"Mixture": self.to_dict()})
+
+
+AnySpec = Union[MazeSpec, Mixture]
+
+
+def spec_to_dict(spec: AnySpec) -> dict[str, Any]:
+    """JSON-ready form of a spec or mixture, tagged with its kind."""
+    if isinstance(spec, Mixture):
+        return {"kind": "mixture", **spec.to_dict()}
+    return {"kind": "spec", **spec.to_dict()}
+
+
+def spec_from_dict(d: Mapping[str, Any]) -> AnySpec:
+    """Inverse of `spec_to_dict`."""
+    d = dict(d)
+    kind = d.pop("kind", "spec")
+    if kind == "mixture":
+        return Mixture.from_dict(d)
+    if kind == "spec":
+        return MazeSpec.from_dict(d)
+    raise ValueError(f"unknown spec kind {kind!r}; expected 'spec' or 'mixture'")
