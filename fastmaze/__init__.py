@@ -1,6 +1,8 @@
 """fastmaze: batch-generated mazes with controllable feature–reward correlations."""
 
+from fastmaze import presets
 from fastmaze.levels import Levels, default_threads, generate
+from fastmaze.presets import conflict, corner, correlated, decorrelated
 from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
 
 __version__ = "0.1.0"
@@ -12,7 +14,12 @@ __all__ = [
     "MazeSpec",
     "Mixture",
     "__version__",
+    "conflict",
+    "corner",
+    "correlated",
+    "decorrelated",
     "default_threads",
     "generate",
+    "presets",
     "uniform",
 ]

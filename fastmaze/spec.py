@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Union
+from typing import Any
 
 #: Named colours with fixed RGB values. A spec's palette is an ordered subset of these.
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -48,8 +48,8 @@ CORNERS = ("top_left", "top_right", "bottom_right", "bottom_left")
 MIN_CELLS, MAX_CELLS = 2, 127
 MAX_CATEGORIES = 64  # entries of one categorical distribution (the core's FM_MAX_CATS)
 
-ColorDist = Union[None, str, Mapping[Union[str, None], float]]
-CountDist = Union[int, Mapping[int, float]]
+ColorDist = str | Mapping[str | None, float] | None
+CountDist = int | Mapping[int, float]
 
 
 def _check_probabilities(what: str, probs: Mapping[Any, float]) -> None:
@@ -59,7 +59,9 @@ def _check_probabilities(what: str, probs: Mapping[Any, float]) -> None:
         raise ValueError(f"{what}: {len(probs)} outcomes; at most {MAX_CATEGORIES} are supported")
     for key, p in probs.items():
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p):
-            raise ValueError(f"{what}: probability of {key!r} is {p!r}; expected a number in [0, 1]")
+            raise ValueError(
+                f"{what}: probability of {key!r} is {p!r}; expected a number in [0, 1]"
+            )
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"{what}: probability of {key!r} is {p}; expected a number in [0, 1]")
     total = math.fsum(probs.values())
@@ -72,7 +74,9 @@ def _pairs_to_dict(what: str, pairs: tuple | list) -> dict:
     try:
         out = {k: p for k, p in pairs}
     except (TypeError, ValueError):
-        raise ValueError(f"{what}: expected a mapping outcome -> probability, got {pairs!r}") from None
+        raise ValueError(
+            f"{what}: expected a mapping outcome -> probability, got {pairs!r}"
+        ) from None
     if len(out) != len(pairs):
         raise ValueError(f"{what}: an outcome is listed twice")
     return out
@@ -374,7 +378,7 @@ def _cdf(dist: tuple) -> tuple[list[int], list[int]]:
     for v, p in kept:
         acc += p / total
         values.append(int(v))
-        cdf.append(min(int(round(acc * 2.0**64)), 2**64 - 1))
+        cdf.append(min(round(acc * 2.0**64), 2**64 - 1))
     cdf[-1] = 2**64 - 1
     return values, cdf
 
@@ -444,7 +448,7 @@ class Mixture:
         return _digest({"Mixture": self.to_dict()})
 
 
-AnySpec = Union[MazeSpec, Mixture]
+AnySpec = MazeSpec | Mixture
 
 
 def spec_to_dict(spec: AnySpec) -> dict[str, Any]:
