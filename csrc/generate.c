@@ -86,7 +86,7 @@ static void carve_backtracker(const fm_geometry *g, fm_scratch *w, fm_rng *r)
             sp--;
             continue;
         }
-        int32_t o = nc == 1 ? cand[0] : cand[fm_below(r, (uint32_t)nc)];
+        int32_t o = cand[fm_below4(r, nc)];
         b[cur + o] = 0;
         b[cur + 2 * o] = 0;
         stack[sp++] = cur + 2 * o;
@@ -149,7 +149,7 @@ static void carve_prim(const fm_geometry *g, fm_scratch *w, fm_rng *r)
             cand[nc] = off[d];
             nc += b[cur + 2 * off[d]] == 0;
         }
-        b[cur + cand[nc == 1 ? 0 : fm_below(r, (uint32_t)nc)]] = 0;
+        b[cur + cand[fm_below4(r, nc)]] = 0;
     }
 }
 
@@ -168,7 +168,7 @@ static void carve_wilson(const fm_geometry *g, fm_scratch *w, fm_rng *r)
                 cand[nc] = d;
                 nc += b[v + 2 * off[d]] != 1;
             }
-            int32_t d = cand[fm_below(r, (uint32_t)nc)];
+            int32_t d = cand[fm_below4(r, nc)];
             dir[v] = (uint8_t)d;
             v += 2 * off[d];
         }
@@ -275,11 +275,13 @@ int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixtur
 #pragma omp for schedule(dynamic, 512)
             for (int64_t k = 0; k < n; k++) {
                 uint64_t id = (uint64_t)(first_id + k);
-                int32_t c = fm_pick(mixture, fm_weyl(seed, FM_FACTOR_COMPONENT, id));
+                uint64_t u = fm_weyl(seed, FM_FACTOR_COMPONENT, id);
+                int32_t m = fm_pick_index(mixture, u), c = mixture->value[m];
                 fm_rng r = fm_rng_for(seed, id, FM_STREAM_LAYOUT);
                 fm_carve(&g, &specs[c], &w, &r);
                 out.component[k] = (uint8_t)c;
-                if (fm_place(&g, &specs[c], exits + c * per_spec, n_exits[c], &w, seed, (int64_t)id, &out, k) &&
+                if (fm_place(&g, &specs[c], exits + c * per_spec, n_exits[c], &w, seed, (int64_t)id,
+                             fm_rescale(mixture, m, u), &out, k) &&
                     k < my_failed)
                     my_failed = k;
             }

@@ -40,11 +40,26 @@ typedef struct {
     int32_t *undo;  /* [n_cells] swaps to undo */
 } fm_scratch;
 
+/* Index of the category of u: the first k with u < cdf[k], the last one otherwise. */
+static inline int32_t fm_pick_index(const fm_dist *d, uint64_t u)
+{
+    int32_t k = 0;
+    while (k < d->n - 1 && u >= d->cdf[k]) k++;
+    return k;
+}
+
 static inline int32_t fm_pick(const fm_dist *d, uint64_t u)
 {
-    for (int32_t k = 0; k < d->n - 1; k++)
-        if (u < d->cdf[k]) return d->value[k];
-    return d->value[d->n - 1];
+    return d->value[fm_pick_index(d, u)];
+}
+
+/* Where u falls inside category k of d, stretched back to [0, 2^64): a nested draw that is
+ * stratified within that category (the mixture's exit colour uses it). */
+static inline uint64_t fm_rescale(const fm_dist *d, int32_t k, uint64_t u)
+{
+    uint64_t lo = k ? d->cdf[k - 1] : 0, hi = k < d->n - 1 ? d->cdf[k] : UINT64_MAX;
+    double x = (double)(u - lo) / (double)(hi - lo) * 18446744073709551616.0;
+    return x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)x;
 }
 
 static inline int32_t fm_dist_max(const fm_dist *d)
@@ -64,7 +79,7 @@ static inline void fm_unpad(const fm_geometry *g, int32_t p, int32_t *rc)
 
 void fm_carve(const fm_geometry *g, const fm_spec *s, fm_scratch *w, fm_rng *r);
 int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32_t n_exits,
-             fm_scratch *w, uint64_t seed, int64_t id, fm_levels *out, int64_t k);
+             fm_scratch *w, uint64_t seed, int64_t id, uint64_t exit_u, fm_levels *out, int64_t k);
 int32_t fm_exit_candidates(const fm_geometry *g, const fm_spec *s, int32_t *out);
 void fm_bfs(const fm_geometry *g, const uint8_t *board, int32_t source, int32_t *dist, int32_t *queue);
 

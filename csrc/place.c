@@ -81,7 +81,7 @@ static inline int32_t board_index(const fm_geometry *g, int32_t p)
 }
 
 int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32_t n_exits,
-             fm_scratch *w, uint64_t seed, int64_t id, fm_levels *out, int64_t k)
+             fm_scratch *w, uint64_t seed, int64_t id, uint64_t exit_u, fm_levels *out, int64_t k)
 {
     fm_rng r = fm_rng_for(seed, (uint64_t)id, FM_STREAM_PLACE);
     const int32_t squares = g->H * g->W;
@@ -127,7 +127,7 @@ int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32
     fm_unpad(g, exit, rc);
     out->exit[2 * k] = rc[0];
     out->exit[2 * k + 1] = rc[1];
-    color[board_index(g, exit)] = (uint8_t)fm_pick(&s->exit_color, fm_weyl(seed, FM_FACTOR_EXIT_COLOR, uid));
+    color[board_index(g, exit)] = (uint8_t)fm_pick(&s->exit_color, exit_u);
 
     fm_unpad(g, g->cells[start], rc);
     out->start[2 * k] = rc[0];
