@@ -6,17 +6,11 @@
 /* Below this many output bytes a batch is drawn on one thread: starting a team costs more. */
 #define FM_RENDER_PARALLEL_BYTES (1 << 16)
 
-static int32_t team_size(int32_t threads, int64_t out_bytes)
+static inline int32_t team_size(int32_t threads, int64_t out_bytes)
 {
     if (threads < 1 || out_bytes < FM_RENDER_PARALLEL_BYTES) return 1;
     return threads;
 }
-
-#ifndef _OPENMP
-#define FM_SERIAL(team) (void)(team) /* no OpenMP: the team size goes unused */
-#else
-#define FM_SERIAL(team)
-#endif
 
 /* Board index of the agent of level k, or -1 when it is off the board. */
 static int64_t agent_square(const fm_boards *b, int64_t k)
@@ -56,9 +50,8 @@ void fm_render_symbolic(fm_boards b, const int32_t *exit, int32_t hide_colors, u
                         int32_t threads)
 {
     const int64_t per_level = (int64_t)(2 + b.n_colors + (exit != NULL)) * b.H * b.W;
-    const int32_t team = team_size(threads, per_level * b.n);
-    FM_SERIAL(team);
-#pragma omp parallel for num_threads(team) schedule(static)
+    (void)threads; /* read by the OpenMP pragma only */
+#pragma omp parallel for num_threads(team_size(threads, per_level * b.n)) schedule(static)
     for (int64_t k = 0; k < b.n; k++) symbolic_level(&b, k, exit, hide_colors, out + k * per_level);
 }
 
@@ -109,9 +102,8 @@ void fm_render_rgb(fm_boards b, int32_t pixels, const uint8_t *lut, int32_t hide
     const int64_t squares = (int64_t)b.H * b.W;
     const int64_t plane = squares * pixels * pixels, per_level = 3 * plane;
     const uint8_t *agent_rgb = lut + 3 * (b.n_colors + 2);
-    const int32_t team = team_size(threads, per_level * b.n);
-    FM_SERIAL(team);
-#pragma omp parallel for num_threads(team) schedule(static)
+    (void)threads; /* read by the OpenMP pragma only */
+#pragma omp parallel for num_threads(team_size(threads, per_level * b.n)) schedule(static)
     for (int64_t k = 0; k < b.n; k++) {
         uint8_t *o = out + k * per_level;
         const uint8_t *grid = b.grid + k * squares, *color = b.color + k * squares;

@@ -219,7 +219,7 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
     def name_of(code: int) -> str | None:
         return palette[code - 1] if 1 <= code <= len(palette) else None
 
-    seen: list[str] = []
+    seen: set[str] = set()
     lines = [
         f"level {int(levels.ids[index])} (index {index}), {grid.shape[0]}x{grid.shape[1]} squares"
     ]
@@ -235,8 +235,7 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
                 symbol = "#" * width
             elif name is not None:
                 symbol = letters[name]
-                if name not in seen:
-                    seen.append(name)
+                seen.add(name)
             else:
                 symbol = "." * width
             row.append(symbol.ljust(width))
@@ -271,7 +270,7 @@ def png_grid(
     """The picture `save_png` writes, uint8 [height, width, 3] (channel-last).
 
     Levels ``indices`` (default: the first `PNG_DEFAULT_LEVELS`) are drawn by `rgb` in
-    row-major order on ``columns`` columns (default ceil(sqrt(k))), ``pixels`` apart on a
+    row-major order on ``columns`` columns (default ceil(sqrt(k)), at most k), ``pixels`` apart on a
     `BACKGROUND_RGB` background: width = columns·W·pixels + (columns − 1)·pixels, height
     likewise with rows = ceil(k / columns).
     """
