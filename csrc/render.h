@@ -1,0 +1,37 @@
+/* fastmaze rendering: observations of a batch of levels, written into caller-owned arrays.
+ *
+ * Every array is C-contiguous and level-major. Boards are H x W squares (see fastmaze.h);
+ * colour codes are 0 (none) or k for palette[k - 1]; codes above the palette size are not
+ * drawn, and an agent outside the board is not drawn. Levels are drawn in parallel (OpenMP
+ * when built with it); each output byte depends only on its own level, so the result does
+ * not depend on the thread count.
+ */
+#ifndef FASTMAZE_RENDER_H
+#define FASTMAZE_RENDER_H
+
+#include <stdint.h>
+
+/* A batch of boards to draw. */
+typedef struct {
+    const uint8_t *grid;  /* [n, H, W] 1 = wall */
+    const uint8_t *color; /* [n, H, W] colour code */
+    const int32_t *agent; /* [n, 2] board (row, col) of the agent */
+    int64_t n;
+    int32_t H, W;
+    int32_t n_colors; /* palette size P */
+} fm_boards;
+
+/* One-hot planes, out [n, 2 + P + (exit != NULL), H, W]: wall, agent, one plane per palette
+ * colour, then the exit (exit [n, 2] board (row, col)) when exit is given. hide_colors
+ * leaves the colour planes zero. */
+void fm_render_symbolic(fm_boards b, const int32_t *exit, int32_t hide_colors, uint8_t *out,
+                        int32_t threads);
+
+/* Channel-first RGB, out [n, 3, H * pixels, W * pixels]. lut [(P + 3) * 3]: entry 0 floor,
+ * 1..P the palette colours, P + 1 wall, P + 2 the agent. The agent is a centred square
+ * inset by (pixels + 1) / 4 pixels on each side, so a coloured square under it stays visible
+ * from pixels = 3 up. hide_colors draws coloured squares as floor. */
+void fm_render_rgb(fm_boards b, int32_t pixels, const uint8_t *lut, int32_t hide_colors,
+                   uint8_t *out, int32_t threads);
+
+#endif

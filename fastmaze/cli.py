@@ -1,0 +1,233 @@
+"""Command line: ``fastmaze generate`` (batches, throughput, realised statistics, files) and
+``fastmaze show`` (a saved batch as text or PNG). ``fastmaze`` alone generates the default
+batch: a million 6×6 Kruskal mazes whose exit is green 95% of the time, with one red decoy.
+
+Errors (a bad file, bad arguments) print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from fastmaze.spec import ALGORITHMS, AnySpec, MazeSpec, Mixture, spec_from_dict
+
+DEFAULT_N = 1_000_000
+DEFAULT_CHUNK = 65_536
+
+
+def default_spec() -> MazeSpec:
+    """The spec of ``fastmaze generate`` without --spec: the green-exit shortcut setting."""
+    return MazeSpec(
+        size=(6, 6),
+        algorithm="kruskal",
+        exit_color={"green": 0.95, None: 0.05},
+        n_decoys=1,
+        decoy_color="red",
+    )
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """Raises instead of printing usage and exiting, so `main` reports one line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``fastmaze`` command."""
+    from fastmaze import __version__
+
+    parser = _Parser(prog="fastmaze", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"fastmaze {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{generate,show}")
+
+    gen = sub.add_parser("generate", help="generate a batch, print throughput and statistics")
+    gen.add_argument("--out", type=Path, help="save the batch to this file (default: no file)")
+    gen.add_argument("--n", type=_count, default=DEFAULT_N, help="levels (default %(default)s)")
+    gen.add_argument("--seed", type=_count, default=0, help="seed (default 0)")
+    gen.add_argument("--start", type=_count, default=0, help="first level id (default 0)")
+    gen.add_argument(
+        "--size", type=_positive, nargs=2, metavar=("ROWS", "COLS"), help="maze size in cells"
+    )
+    gen.add_argument("--algorithm", choices=ALGORITHMS, help="carving algorithm")
+    gen.add_argument("--loops", type=float, help="fraction of inner walls removed, 0..1")
+    gen.add_argument(
+        "--spec",
+        type=Path,
+        metavar="SPEC.json",
+        help="spec file (spec_to_dict JSON) instead of the default spec; "
+        "--size/--algorithm/--loops override it",
+    )
+    gen.add_argument("--threads", type=_positive, help="threads (default: every core)")
+    gen.add_argument(
+        "--chunk",
+        type=_positive,
+        default=DEFAULT_CHUNK,
+        help="levels per core call, the progress step (default %(default)s)",
+    )
+    gen.add_argument("--no-progress", action="store_true", help="no progress bar")
+    gen.set_defaults(run=_generate)
+
+    show = sub.add_parser("show", help="draw saved levels as text or a PNG grid")
+    show.add_argument("file", type=Path, metavar="FILE")
+    show.add_argument(
+        "--index",
+        type=int,
+        nargs="+",
+        metavar="I",
+        help="level indices (default: 0, or the first 64 for --png)",
+    )
+    show.add_argument("--png", type=Path, metavar="OUT.png", help="write a PNG grid instead")
+    show.add_argument("--pixels", type=_positive, default=8, help="pixels per square (PNG)")
+    show.add_argument("--columns", type=_positive, help="levels per PNG row")
+    show.add_argument("--hide-colors", action="store_true", help="draw coloured squares as floor")
+    show.set_defaults(run=_show)
+    return parser
+
+
+def _load_spec(path: Path) -> AnySpec:
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object (spec_to_dict of a spec or mixture)")
+    return spec_from_dict(data)
+
+
+def _with_overrides(spec: AnySpec, args: argparse.Namespace) -> AnySpec:
+    changes: dict[str, Any] = {}
+    if args.size is not None:
+        changes["size"] = tuple(args.size)
+    if args.algorithm is not None:
+        changes["algorithm"] = args.algorithm
+    if args.loops is not None:
+        changes["loops"] = args.loops
+    if not changes:
+        return spec
+    if isinstance(spec, Mixture):
+        return Mixture(tuple((s.replace(**changes), w) for s, w in spec.components))
+    return spec.replace(**changes)
+
+
+def _stats_text(levels: Any) -> str:
+    try:
+        return str(levels.stats())
+    except (ImportError, AttributeError):
+        return "stats: not available (fastmaze.stats is not part of this build)"
+
+
+def _megabytes(path: Path) -> str:
+    return f"{path.stat().st_size / 1e6:.1f} MB"
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from fastmaze.io import save
+    from fastmaze.levels import default_threads, generate
+
+    spec = _load_spec(args.spec) if args.spec else default_spec()
+    spec = _with_overrides(spec, args)
+    threads = args.threads or default_threads()
+    t0 = time.perf_counter()
+    levels = generate(
+        spec,
+        args.n,
+        seed=args.seed,
+        start=args.start,
+        threads=threads,
+        chunk=args.chunk,
+        progress=not args.no_progress,
+    )
+    seconds = time.perf_counter() - t0
+    rate = args.n / seconds if seconds > 0 else float("inf")
+    rows, cols = spec.size
+    print(
+        f"generated n={args.n:,} levels ({rows}x{cols} cells, ids {args.start:,}.."
+        f"{args.start + args.n - 1:,}, seed {args.seed}) in {seconds:.3f} s: "
+        f"{rate:,.0f} levels/s on {threads} thread{'s' if threads > 1 else ''}"
+    )
+    print(_stats_text(levels))
+    if args.out is not None:
+        save(levels, args.out)
+        print(f"saved {args.out} ({_megabytes(args.out)})")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from fastmaze.io import load
+    from fastmaze.render import ascii, save_png
+
+    levels = load(args.file)
+    rows, cols = levels.spec.size
+    print(
+        f"{args.file}: {len(levels):,} levels of {rows}x{cols} cells, seed {levels.seed}, "
+        f"spec {levels.spec.digest()}"
+    )
+    if args.png is not None:
+        options = {"pixels": args.pixels, "columns": args.columns, "hide_colors": args.hide_colors}
+        height, width = save_png(levels, args.png, args.index, **options)
+        print(f"wrote {args.png} ({width}x{height} pixels)")
+        return 0
+    for k, index in enumerate(args.index or [0]):
+        if k:
+            print()
+        print(ascii(levels, index, hide_colors=args.hide_colors))
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        text = f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line; returns the exit status (0 ok, 2 bad arguments or input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        argv = ["generate"]
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as e:
+        print(f"fastmaze: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except SystemExit as e:  # --help, --version
+        return e.code if isinstance(e.code, int) else 0
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as e:
+        print(f"fastmaze: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fastmaze: interrupted", file=sys.stderr)
+        return 130
