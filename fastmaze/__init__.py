@@ -1,6 +1,7 @@
 """fastmaze: batch-generated mazes with controllable feature–reward correlations."""
 
-from fastmaze import presets
+from fastmaze import io, presets, render
+from fastmaze.io import load, save
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.presets import conflict, corner, correlated, decorrelated
 from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
@@ -20,6 +21,10 @@ __all__ = [
     "decorrelated",
     "default_threads",
     "generate",
+    "io",
+    "load",
     "presets",
+    "render",
+    "save",
     "uniform",
 ]

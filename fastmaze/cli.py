@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from fastmaze.presets import correlated
 from fastmaze.spec import ALGORITHMS, AnySpec, MazeSpec, Mixture, spec_from_dict
 
 DEFAULT_N = 1_000_000
@@ -22,14 +23,9 @@ DEFAULT_CHUNK = 65_536
 
 
 def default_spec() -> MazeSpec:
-    """The spec of ``fastmaze generate`` without --spec: the green-exit shortcut setting."""
-    return MazeSpec(
-        size=(6, 6),
-        algorithm="kruskal",
-        exit_color={"green": 0.95, None: 0.05},
-        n_decoys=1,
-        decoy_color="red",
-    )
+    """The spec of ``fastmaze generate`` without --spec: the training stream of the
+    green-exit shortcut experiment (exit green 95% of the time, one decoy never green)."""
+    return correlated(0.95, algorithm="kruskal")
 
 
 class _UsageError(Exception):

@@ -110,6 +110,43 @@ class Levels:
 
         return level_stats(self, **kwargs)
 
+    def symbolic(self, **kwargs: Any) -> np.ndarray:
+        """uint8 [n, 2 + P, H, W] one-hot planes; see `fastmaze.render.symbolic`."""
+        from fastmaze.render import symbolic
+
+        return symbolic(self, **kwargs)
+
+    def rgb(self, **kwargs: Any) -> np.ndarray:
+        """uint8 [n, 3, H·pixels, W·pixels] images; see `fastmaze.render.rgb`."""
+        from fastmaze.render import rgb
+
+        return rgb(self, **kwargs)
+
+    def ascii(self, index: int = 0, **kwargs: Any) -> str:
+        """One level as text; see `fastmaze.render.ascii`."""
+        from fastmaze.render import ascii
+
+        return ascii(self, index, **kwargs)
+
+    def save_png(self, path: str | os.PathLike, indices: Any = None, **kwargs: Any) -> Any:
+        """A grid of levels as one PNG; see `fastmaze.render.save_png`."""
+        from fastmaze.render import save_png
+
+        return save_png(self, path, indices, **kwargs)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Writes the batch with its spec, seed and ids; see `fastmaze.io.save`."""
+        from fastmaze.io import save
+
+        save(self, path)
+
+    @staticmethod
+    def load(path: str | os.PathLike, **kwargs: Any) -> Levels:
+        """Reads a saved batch (memory-mapped by default); see `fastmaze.io.load`."""
+        from fastmaze.io import load
+
+        return load(path, **kwargs)
+
     def layout_hash(self, threads: int | None = None) -> np.ndarray:
         """uint64 [n]: a hash of each level's walls and exit opening."""
         grid = np.ascontiguousarray(self.grid)
