@@ -100,10 +100,10 @@ int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32
         start = (int32_t)fm_below(&r, (uint32_t)g->n_cells);
     if (start < 0) return 1;
 
-    int32_t n_dec = fm_pick(&s->n_decoys, fm_weyl(seed, FM_FACTOR_N_DECOYS, uid));
-    int32_t n_dis = fm_pick(&s->n_distractors, fm_weyl(seed, FM_FACTOR_N_DISTRACTORS, uid));
-    uint64_t dec_slots = (uint64_t)(fm_dist_max(&s->n_decoys) > 0 ? fm_dist_max(&s->n_decoys) : 1);
-    uint64_t dis_slots = (uint64_t)(fm_dist_max(&s->n_distractors) > 0 ? fm_dist_max(&s->n_distractors) : 1);
+    uint64_t dec_u = fm_weyl(seed, FM_FACTOR_N_DECOYS, uid);
+    uint64_t dis_u = fm_weyl(seed, FM_FACTOR_N_DISTRACTORS, uid);
+    int32_t dec_k = fm_pick_index(&s->n_decoys, dec_u), dis_k = fm_pick_index(&s->n_distractors, dis_u);
+    int32_t n_dec = s->n_decoys.value[dec_k], n_dis = s->n_distractors.value[dis_k];
 
     /* Distinct cells by a partial Fisher-Yates shuffle of w->perm, which is the identity at
      * rest: the start goes to slot 0, objects fill slots 1.., and the swaps are undone after,
@@ -138,7 +138,7 @@ int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32
         if (t < n_dec) {
             int32_t p = g->cells[perm[1 + t]];
             fm_unpad(g, p, decoys + 2 * t);
-            uint64_t u = fm_weyl(seed, FM_FACTOR_DECOY_COLOR, uid * dec_slots + (uint64_t)t);
+            uint64_t u = t ? fm_weyl_slot(seed, 0, t, uid) : fm_rescale(&s->n_decoys, dec_k, dec_u);
             color[board_index(g, p)] = (uint8_t)fm_pick(&s->decoy_color, u);
         } else {
             decoys[2 * t] = decoys[2 * t + 1] = -1;
@@ -147,7 +147,7 @@ int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32
     out->n_decoys[k] = n_dec;
     for (int32_t t = 0; t < n_dis; t++) {
         int32_t p = g->cells[perm[1 + n_dec + t]];
-        uint64_t u = fm_weyl(seed, FM_FACTOR_DISTRACTOR_COLOR, uid * dis_slots + (uint64_t)t);
+        uint64_t u = t ? fm_weyl_slot(seed, 1, t, uid) : fm_rescale(&s->n_distractors, dis_k, dis_u);
         color[board_index(g, p)] = (uint8_t)fm_pick(&s->distractor_color, u);
     }
 

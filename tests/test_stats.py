@@ -313,11 +313,6 @@ def test_stratification_within_one_point(spec, seed, start, n):
     assert len(s.components) == (2 if spec is MIX else 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator: decoy colours are not stratified when n_decoys varies (the decoy-colour "
-    "and decoy-count Weyl steps nearly satisfy 2·a7 + 3·a5 ≡ 0 mod 1); up to 6.6 pp off",
-)
 def test_decoy_colours_within_one_point_with_random_counts():
     spec = MazeSpec(
         size=(6, 6),
@@ -329,11 +324,6 @@ def test_decoy_colours_within_one_point_with_random_counts():
         assert abs(row.realised - row.requested) <= 0.01, row
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="generator: in a mixture, the exit colour (drawn per component) can miss the "
-    "mixture-weighted request by more than 1 pp over 1,000 ids (here 11 of 1,000)",
-)
 def test_mixture_exit_colour_within_one_point_hard_window():
     a = MazeSpec(
         size=(2, 2), exit_color={"green": 0.95, "red": 0.05}, n_decoys={0: 0.2, 1: 0.5, 2: 0.3}
