@@ -2,9 +2,12 @@
 
 from fastmaze import io, presets, render
 from fastmaze.io import load, save
+from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.presets import conflict, corner, correlated, decorrelated
 from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
+from fastmaze.stats import Stats, level_stats
+from fastmaze.twins import move_exit, remove_cue, swap_colors
 
 __version__ = "0.1.0"
 
@@ -14,7 +17,9 @@ __all__ = [
     "Levels",
     "MazeSpec",
     "Mixture",
+    "Stats",
     "__version__",
+    "assert_disjoint",
     "conflict",
     "corner",
     "correlated",
@@ -22,9 +27,14 @@ __all__ = [
     "default_threads",
     "generate",
     "io",
+    "level_stats",
     "load",
+    "move_exit",
     "presets",
+    "remove_cue",
     "render",
     "save",
+    "shared_layouts",
+    "swap_colors",
     "uniform",
 ]

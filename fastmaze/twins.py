@@ -90,7 +90,8 @@ def twin_below(seed: int, ids: np.ndarray, n: np.ndarray) -> np.ndarray:
         state = _mix64(np.uint64(key) + ids * np.uint64(_GOLDEN))
         draw = _mix64(state + np.uint64(_GOLDEN))
         n = np.asarray(n, dtype=np.uint64)
-        return ((draw >> np.uint64(32)) * n >> np.uint64(32)).astype(np.int64)
+        low = draw & np.uint64(0xFFFFFFFF)  # fm_below takes the low 32 bits first
+        return (low * n >> np.uint64(32)).astype(np.int64)
 
 
 def _border(rows: int, cols: int, sides: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
