@@ -4,6 +4,8 @@
 
 #include "internal.h"
 
+#define FM_BLOCK 512 /* levels per scheduling block */
+
 static int geometry_init(fm_geometry *g, int32_t rows, int32_t cols)
 {
     g->rows = rows;
@@ -265,14 +267,18 @@ int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixtur
         }
     }
 
+    /* No more threads than blocks of the schedule: a thread with no block only adds the cost
+     * of starting and joining it. */
+    int64_t blocks = (n + FM_BLOCK - 1) / FM_BLOCK;
+    int32_t team = threads < 1 ? 1 : (blocks < threads ? (int32_t)blocks : threads);
     int64_t first_failed = n, out_of_memory = 0;
-#pragma omp parallel num_threads(threads > 0 ? threads : 1)
+#pragma omp parallel num_threads(team)
     {
         fm_scratch w;
         int ok = scratch_init(&w, &g) == 0;
         int64_t my_failed = n;
         if (ok) {
-#pragma omp for schedule(dynamic, 512)
+#pragma omp for schedule(dynamic, FM_BLOCK)
             for (int64_t k = 0; k < n; k++) {
                 uint64_t id = (uint64_t)(first_id + k);
                 uint64_t u = fm_weyl(seed, FM_FACTOR_COMPONENT, id);
@@ -307,8 +313,8 @@ done:
 
 void fm_layout_hash(const uint8_t *grid, int64_t n, int32_t squares, uint64_t *out, int32_t threads)
 {
-    if (threads <= 0) threads = 1;
-#pragma omp parallel for num_threads(threads) schedule(static)
+    int32_t team = threads < 1 ? 1 : (n < (int64_t)threads * 4096 ? 1 : threads);
+#pragma omp parallel for num_threads(team) schedule(static)
     for (int64_t k = 0; k < n; k++) {
         const uint8_t *b = grid + k * squares;
         uint64_t h = 0xcbf29ce484222325ULL ^ (uint64_t)squares;

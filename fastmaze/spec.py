@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -58,7 +59,7 @@ def _check_probabilities(what: str, probs: Mapping[Any, float]) -> None:
     if len(probs) > MAX_CATEGORIES:
         raise ValueError(f"{what}: {len(probs)} outcomes; at most {MAX_CATEGORIES} are supported")
     for key, p in probs.items():
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not math.isfinite(p):
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p):
             raise ValueError(
                 f"{what}: probability of {key!r} is {p!r}; expected a number in [0, 1]"
             )
@@ -122,7 +123,7 @@ def _count_dist(what: str, value: CountDist) -> tuple:
         items = [(value, 1.0)]
     out = []
     for count, p in items:
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
             raise ValueError(f"{what}: counts must be non-negative integers, got {count!r}")
         out.append((int(count), float(p)))
     if len({c for c, _ in out}) != len(out):
@@ -177,11 +178,11 @@ class MazeSpec:
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
         size = self.size
-        if isinstance(size, int) and not isinstance(size, bool):
+        if isinstance(size, numbers.Integral) and not isinstance(size, bool):
             size = (size, size)
         try:
             rows, cols = (int(s) for s in size)
-            if any(isinstance(s, bool) or int(s) != s for s in size):
+            if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in size):
                 raise TypeError
         except (TypeError, ValueError):
             raise ValueError(f"size: expected (rows, cols) in cells, got {self.size!r}") from None
@@ -202,7 +203,7 @@ class MazeSpec:
             raise ValueError(
                 f"algorithm: unknown {self.algorithm!r}; expected one of {', '.join(ALGORITHMS)}"
             )
-        if isinstance(self.loops, bool) or not isinstance(self.loops, (int, float)):
+        if isinstance(self.loops, bool) or not isinstance(self.loops, numbers.Real):
             raise ValueError(f"loops: expected a fraction in [0, 1], got {self.loops!r}")
         if not 0.0 <= self.loops <= 1.0:
             raise ValueError(f"loops: {self.loops} is not a fraction in [0, 1]")
@@ -213,7 +214,7 @@ class MazeSpec:
                 f"start: unknown {self.start!r}; expected 'random' or one of {', '.join(CORNERS)}"
             )
         md = self.min_distance
-        if isinstance(md, bool) or not isinstance(md, int) or md < 0:
+        if isinstance(md, bool) or not isinstance(md, numbers.Integral) or md < 0:
             raise ValueError(f"min_distance: expected a non-negative integer, got {md!r}")
         if md and self.start != "random":
             raise ValueError("min_distance needs start='random'; a corner start is fixed")
@@ -223,6 +224,7 @@ class MazeSpec:
                 f"min_distance: {md} steps cannot be guaranteed on a {rows}x{cols} maze; "
                 f"at most {bound} is always reachable"
             )
+        set_("min_distance", int(md))
 
         sides = (self.exit_sides,) if isinstance(self.exit_sides, str) else tuple(self.exit_sides)
         if not sides or any(s not in SIDES for s in sides) or len(set(sides)) != len(sides):
@@ -234,10 +236,12 @@ class MazeSpec:
             )
         k = self.exit_region
         if k is not None:
-            if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= max(rows, cols):
+            integral = isinstance(k, numbers.Integral) and not isinstance(k, bool)
+            if not integral or not 1 <= k <= max(rows, cols):
                 raise ValueError(
                     f"exit_region: {k!r}; expected a corner region of 1..{max(rows, cols)} cells"
                 )
+            set_("exit_region", int(k))
         if not self.exit_candidates():
             raise ValueError(
                 f"no border square fits exit_sides={self.exit_sides} with exit_region={k} at "
