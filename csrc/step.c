@@ -114,6 +114,23 @@ static void rgb_square(const fm_env *env, int64_t e, int64_t s, int with_agent, 
     }
 }
 
+/* Env e's symbolic planes (as fm_render_symbolic, without its parallel region: a reset
+ * draws one board, and opening a team per board costs more than drawing it). */
+static void symbolic_render(const fm_env *env, int64_t e, uint8_t *out)
+{
+    const int64_t squares = (int64_t)env->H * env->W;
+    const uint8_t *grid = env->grid + e * squares, *color = env->color + e * squares;
+    memset(out, 0, (size_t)(planes(env) * squares));
+    for (int64_t s = 0; s < squares; s++) {
+        int32_t c = color[s];
+        out[s] = grid[s] != 0;
+        if (!env->hide_colors && c >= 1 && c <= env->n_colors) out[(1 + c) * squares + s] = 1;
+    }
+    out[squares + (int64_t)env->agent[2 * e] * env->W + env->agent[2 * e + 1]] = 1;
+    if (env->reveal_exit)
+        out[(planes(env) - 1) * squares + (int64_t)env->exit[2 * e] * env->W + env->exit[2 * e + 1]] = 1;
+}
+
 /* Rewrites env e's whole observation. */
 static void obs_render(const fm_env *env, int64_t e)
 {
@@ -124,7 +141,7 @@ static void obs_render(const fm_env *env, int64_t e)
     else if (env->obs_kind == FM_OBS_EGOCENTRIC)
         ego_render(env, e, out);
     else
-        fm_render_symbolic(b, env->reveal_exit ? env->exit + 2 * e : NULL, env->hide_colors, out, 1);
+        symbolic_render(env, e, out);
 }
 
 /* Updates env e's observation after its agent moved from square s to square t. */
