@@ -298,7 +298,7 @@ class VecMazeEnv(_VectorBase):
             s.decoys[:m],
             s.n_decoys[:m],
             s.component[:m],
-            self.num_threads,
+            self.num_threads if m >= 512 else 1,  # a team costs more than a few levels
         )
         ids = np.add(self._arange[:m], self._next_id, out=s.ids[:m])
         self._next_id += m
