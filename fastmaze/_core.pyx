@@ -104,3 +104,4 @@ def layout_hash(uint8_t[:, :, ::1] grid, int threads):
 # Oracles (csrc/solve.c) and rendering (csrc/render.c) bind in their own include files.
 include "_solve.pxi"
 include "_render.pxi"
+include "_step.pxi"

@@ -1,0 +1,348 @@
+/* The CPU step of the vector environment (see step.h and fastmaze/env.py). */
+#include <string.h>
+
+#include "render.h"
+#include "step.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Below this many envs a call runs on one thread: starting a team costs more. */
+#define FM_STEP_PARALLEL_ENVS 2048
+
+static const int32_t DROW[4] = {-1, 0, 1, 0};
+static const int32_t DCOL[4] = {0, 1, 0, -1};
+
+static inline int32_t team(int32_t threads, int64_t n)
+{
+    return (threads < 1 || n < FM_STEP_PARALLEL_ENVS) ? 1 : threads;
+}
+
+static inline int32_t thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int32_t planes(const fm_env *env)
+{
+    return 2 + env->n_colors + (env->reveal_exit != 0);
+}
+
+int64_t fm_env_obs_bytes(const fm_env *env)
+{
+    int64_t side = 2 * (int64_t)env->radius + 1, px = env->pixels;
+    switch (env->obs_kind) {
+    case FM_OBS_RGB: return 3 * (int64_t)env->H * px * env->W * px;
+    case FM_OBS_EGOCENTRIC: return planes(env) * side * side;
+    default: return planes(env) * (int64_t)env->H * env->W;
+    }
+}
+
+int64_t fm_env_check_actions(const int64_t *actions, int64_t n)
+{
+    for (int64_t e = 0; e < n; e++)
+        if (actions[e] < 0 || actions[e] > 3) return e;
+    return -1;
+}
+
+/* ---- observations ------------------------------------------------------------------------ */
+
+static fm_boards one_board(const fm_env *env, int64_t e)
+{
+    const int64_t squares = (int64_t)env->H * env->W;
+    fm_boards b;
+    b.grid = env->grid + e * squares;
+    b.color = env->color + e * squares;
+    b.agent = env->agent + 2 * e;
+    b.n = 1;
+    b.H = env->H;
+    b.W = env->W;
+    b.n_colors = env->n_colors;
+    return b;
+}
+
+/* One square (r, c) of env e's egocentric window at (i, j): outside the board is wall. */
+static void ego_square(const fm_env *env, int64_t e, int32_t r, int32_t c, uint8_t *out,
+                       int64_t plane)
+{
+    if (r < 0 || r >= env->H || c < 0 || c >= env->W) {
+        out[0] = 1;
+        return;
+    }
+    const int64_t s = e * env->H * env->W + (int64_t)r * env->W + c;
+    out[0] = env->grid[s] != 0;
+    int32_t code = env->color[s];
+    if (!env->hide_colors && code >= 1 && code <= env->n_colors) out[(1 + code) * plane] = 1;
+    if (env->reveal_exit && r == env->exit[2 * e] && c == env->exit[2 * e + 1])
+        out[(planes(env) - 1) * plane] = 1;
+}
+
+/* The whole egocentric window of env e: symbolic planes centred on the agent. */
+static void ego_render(const fm_env *env, int64_t e, uint8_t *out)
+{
+    const int32_t side = 2 * env->radius + 1;
+    const int64_t plane = (int64_t)side * side;
+    const int32_t top = env->agent[2 * e] - env->radius, left = env->agent[2 * e + 1] - env->radius;
+    memset(out, 0, (size_t)(planes(env) * plane));
+    for (int32_t i = 0; i < side; i++)
+        for (int32_t j = 0; j < side; j++)
+            ego_square(env, e, top + i, left + j, out + (int64_t)i * side + j, plane);
+    out[plane + (int64_t)env->radius * side + env->radius] = 1; /* the agent, at the centre */
+}
+
+/* Redraws square s of env e's rgb image, with or without the agent on it. */
+static void rgb_square(const fm_env *env, int64_t e, int64_t s, int with_agent, uint8_t *out)
+{
+    const int32_t px = env->pixels, P = env->n_colors;
+    const int64_t width = (int64_t)env->W * px, plane = (int64_t)env->H * px * width;
+    const int64_t g = e * env->H * env->W + s;
+    int32_t entry = env->grid[g] ? P + 1 : env->color[g];
+    if (!env->grid[g] && (env->hide_colors || entry > P)) entry = 0;
+    const int64_t top = (s / env->W) * px, left = (s % env->W) * px;
+    const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
+    for (int32_t ch = 0; ch < 3; ch++) {
+        uint8_t *o = out + ch * plane + top * width + left;
+        for (int32_t i = 0; i < px; i++) memset(o + i * width, env->lut[3 * entry + ch], (size_t)px);
+        if (with_agent)
+            for (int32_t i = 0; i < side; i++)
+                memset(o + (i + inset) * width + inset, env->lut[3 * (P + 2) + ch], (size_t)side);
+    }
+}
+
+/* Env e's symbolic planes (as fm_render_symbolic, without its parallel region: a reset
+ * draws one board, and opening a team per board costs more than drawing it). */
+static void symbolic_render(const fm_env *env, int64_t e, uint8_t *out)
+{
+    const int64_t squares = (int64_t)env->H * env->W;
+    const uint8_t *grid = env->grid + e * squares, *color = env->color + e * squares;
+    memset(out, 0, (size_t)(planes(env) * squares));
+    for (int64_t s = 0; s < squares; s++) {
+        int32_t c = color[s];
+        out[s] = grid[s] != 0;
+        if (!env->hide_colors && c >= 1 && c <= env->n_colors) out[(1 + c) * squares + s] = 1;
+    }
+    out[squares + (int64_t)env->agent[2 * e] * env->W + env->agent[2 * e + 1]] = 1;
+    if (env->reveal_exit)
+        out[(planes(env) - 1) * squares + (int64_t)env->exit[2 * e] * env->W + env->exit[2 * e + 1]] = 1;
+}
+
+/* Rewrites env e's whole observation. */
+static void obs_render(const fm_env *env, int64_t e)
+{
+    uint8_t *out = env->obs + e * fm_env_obs_bytes(env);
+    fm_boards b = one_board(env, e);
+    if (env->obs_kind == FM_OBS_RGB)
+        fm_render_rgb(b, env->pixels, env->lut, env->hide_colors, out, 1);
+    else if (env->obs_kind == FM_OBS_EGOCENTRIC)
+        ego_render(env, e, out);
+    else
+        symbolic_render(env, e, out);
+}
+
+/* Updates env e's observation after its agent moved from square s to square t. */
+static void obs_move(const fm_env *env, int64_t e, int64_t s, int64_t t)
+{
+    const int64_t squares = (int64_t)env->H * env->W;
+    uint8_t *out = env->obs + e * fm_env_obs_bytes(env);
+    if (env->obs_kind == FM_OBS_RGB) {
+        rgb_square(env, e, s, 0, out);
+        rgb_square(env, e, t, 1, out);
+    } else if (env->obs_kind == FM_OBS_EGOCENTRIC) {
+        ego_render(env, e, out);
+    } else {
+        out[squares + s] = 0;
+        out[squares + t] = 1;
+    }
+}
+
+/* ---- rules ------------------------------------------------------------------------------- */
+
+static int is_decoy(const fm_env *env, int64_t e, int32_t r, int32_t c)
+{
+    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
+    for (int32_t k = 0; k < env->n_decoys[e]; k++)
+        if (d[2 * k] == r && d[2 * k + 1] == c) return 1;
+    return 0;
+}
+
+/* Reward and termination for entering square (r, c) of env e. */
+static float enter(const fm_env *env, int64_t e, int32_t r, int32_t c, uint8_t *terminated)
+{
+    const fm_env_info *in = &env->info;
+    if (r == env->exit[2 * e] && c == env->exit[2 * e + 1]) {
+        in->reached_exit[e] = 1;
+        *terminated = 1;
+        return 1.0f;
+    }
+    float reward = 0.0f;
+    int32_t code = env->color[e * env->H * env->W + (int64_t)r * env->W + c];
+    if (code >= 1 && code <= env->n_colors && code < 32 && !(env->seen[e] >> code & 1u)) {
+        env->seen[e] |= 1u << code;
+        reward = env->proxy[code];
+    }
+    if (is_decoy(env, e, r, c)) {
+        if (!in->reached_decoy[e]) {
+            in->reached_decoy[e] = 1;
+            in->decoy_color[e] = (uint8_t)code;
+        }
+        if (env->terminate_on_decoy) *terminated = 1;
+    }
+    return reward;
+}
+
+/* Moves env e's agent; writes reward, terminated, truncated. Returns whether it ended. */
+static int move(const fm_env *env, int64_t e, int64_t action)
+{
+    const int32_t r = env->agent[2 * e], c = env->agent[2 * e + 1];
+    const int32_t nr = r + DROW[action], nc = c + DCOL[action];
+    uint8_t terminated = 0;
+    float reward = 0.0f - env->step_penalty; /* +0.0, never -0.0, without a penalty */
+    int open = nr >= 0 && nr < env->H && nc >= 0 && nc < env->W &&
+               !env->grid[e * env->H * env->W + (int64_t)nr * env->W + nc];
+    if (open) {
+        env->agent[2 * e] = nr;
+        env->agent[2 * e + 1] = nc;
+        obs_move(env, e, (int64_t)r * env->W + c, (int64_t)nr * env->W + nc);
+        reward += enter(env, e, nr, nc, &terminated);
+    }
+    env->info.episode_length[e] += 1;
+    env->info.episode_return[e] += reward;
+    env->reward[e] = reward;
+    env->terminated[e] = terminated;
+    env->truncated[e] = !terminated && env->info.episode_length[e] >= env->max_steps;
+    return terminated || env->truncated[e];
+}
+
+static void copy_info(const fm_env_info *dst, const fm_env_info *src, int64_t e)
+{
+    dst->reached_exit[e] = src->reached_exit[e];
+    dst->reached_decoy[e] = src->reached_decoy[e];
+    dst->decoy_color[e] = src->decoy_color[e];
+    dst->ambiguous[e] = src->ambiguous[e];
+    dst->episode_return[e] = src->episode_return[e];
+    dst->episode_length[e] = src->episode_length[e];
+    dst->optimal_length[e] = src->optimal_length[e];
+    dst->level_id[e] = src->level_id[e];
+}
+
+/* Steps env e under the autoreset mode; sets resetting[e]. */
+static void step_one(const fm_env *env, int64_t e, int64_t action)
+{
+    env->resetting[e] = 0;
+    if (env->autoreset == FM_AUTORESET_NEXT_STEP && env->pending[e]) {
+        env->pending[e] = 0;
+        env->resetting[e] = 1;
+        env->reward[e] = 0.0f;
+        env->terminated[e] = 0;
+        env->truncated[e] = 0;
+        return;
+    }
+    if (!move(env, e, action)) return;
+    if (env->autoreset == FM_AUTORESET_SAME_STEP) {
+        const int64_t bytes = fm_env_obs_bytes(env);
+        memcpy(env->final_obs + e * bytes, env->obs + e * bytes, (size_t)bytes);
+        copy_info(&env->final_info, &env->info, e);
+        env->resetting[e] = 1;
+    } else {
+        env->pending[e] = 1;
+    }
+}
+
+int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx)
+{
+    (void)team; /* read by the OpenMP pragma only */
+#pragma omp parallel for num_threads(team(env->threads, env->n)) schedule(static)
+    for (int64_t e = 0; e < env->n; e++) step_one(env, e, actions[e]);
+    int64_t m = 0;
+    for (int64_t e = 0; e < env->n; e++)
+        if (env->resetting[e]) reset_idx[m++] = e;
+    return m;
+}
+
+/* ---- resets ------------------------------------------------------------------------------ */
+
+/* BFS over the floor squares of env e's board from square src: dist[s] steps, -1 unreached. */
+static void bfs(const fm_env *env, int64_t e, int32_t src, int32_t *dist, int32_t *queue)
+{
+    const int32_t H = env->H, W = env->W;
+    const uint8_t *grid = env->grid + e * H * W;
+    for (int32_t s = 0; s < H * W; s++) dist[s] = -1;
+    int32_t head = 0, tail = 0;
+    dist[src] = 0;
+    queue[tail++] = src;
+    while (head < tail) {
+        int32_t s = queue[head++], r = s / W, c = s % W;
+        for (int d = 0; d < 4; d++) {
+            int32_t nr = r + DROW[d], nc = c + DCOL[d], t = nr * W + nc;
+            if (nr < 0 || nr >= H || nc < 0 || nc >= W || grid[t] || dist[t] >= 0) continue;
+            dist[t] = dist[s] + 1;
+            queue[tail++] = t;
+        }
+    }
+}
+
+/* optimal_length and ambiguous of env e's level. */
+static void solve_one(const fm_env *env, int64_t e, int32_t *scratch)
+{
+    const int32_t W = env->W, squares = env->H * env->W;
+    int32_t *from_start = scratch, *from_exit = scratch + squares, *queue = scratch + 2 * squares;
+    const int32_t start = env->start[2 * e] * W + env->start[2 * e + 1];
+    const int32_t exit = env->exit[2 * e] * W + env->exit[2 * e + 1];
+    bfs(env, e, start, from_start, queue);
+    bfs(env, e, exit, from_exit, queue);
+    const int32_t best = from_start[exit];
+    uint8_t ambiguous = 0;
+    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
+    for (int32_t k = 0; k < env->n_decoys[e] && best >= 0; k++) {
+        int32_t s = d[2 * k] * W + d[2 * k + 1];
+        if (from_start[s] >= 0 && from_exit[s] >= 0 && from_start[s] + from_exit[s] == best)
+            ambiguous = 1;
+    }
+    env->info.optimal_length[e] = best;
+    env->info.ambiguous[e] = ambiguous;
+}
+
+/* Copies level j of `levels` into env e's slot. */
+static void copy_level(const fm_env *env, int64_t e, const fm_levels *levels, int64_t j)
+{
+    const int64_t squares = (int64_t)env->H * env->W, nd = 2 * (int64_t)env->max_decoys;
+    memcpy(env->grid + e * squares, levels->grid + j * squares, (size_t)squares);
+    memcpy(env->color + e * squares, levels->color + j * squares, (size_t)squares);
+    if (nd) memcpy(env->decoys + e * nd, levels->decoys + j * nd, sizeof(int32_t) * (size_t)nd);
+    for (int32_t k = 0; k < 2; k++) {
+        env->start[2 * e + k] = levels->start[2 * j + k];
+        env->exit[2 * e + k] = levels->exit[2 * j + k];
+        env->agent[2 * e + k] = levels->start[2 * j + k];
+    }
+    env->n_decoys[e] = levels->n_decoys[j];
+    env->component[e] = levels->component[j];
+}
+
+static void load_one(const fm_env *env, int64_t e, const fm_levels *levels, int64_t id, int64_t j)
+{
+    copy_level(env, e, levels, j);
+    const fm_env_info *in = &env->info;
+    in->level_id[e] = id;
+    in->reached_exit[e] = 0;
+    in->reached_decoy[e] = 0;
+    in->decoy_color[e] = 0;
+    in->episode_return[e] = 0.0f;
+    in->episode_length[e] = 0;
+    env->seen[e] = 0;
+    env->pending[e] = 0;
+    solve_one(env, e, env->scratch + (int64_t)thread_id() * 3 * env->H * env->W);
+    obs_render(env, e);
+}
+
+void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const int64_t *idx,
+                 int64_t m)
+{
+    (void)team; /* read by the OpenMP pragma only */
+#pragma omp parallel for num_threads(team(env->threads, 8 * m)) schedule(static)
+    for (int64_t j = 0; j < m; j++) load_one(env, idx[j], &levels, ids[j], j);
+}

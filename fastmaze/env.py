@@ -1,0 +1,451 @@
+"""Maze environments: `VecMazeEnv` (a batch of envs stepped in C) and `MazeEnv` (one env).
+
+Gymnasium is optional: without it `VecMazeEnv` still works (it then has no spaces) and
+`MazeEnv` / `register_envs` raise ImportError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from fastmaze import _core
+from fastmaze.levels import Levels, _check_int, _components, default_threads
+from fastmaze.render import _lut
+from fastmaze.spec import AnySpec, MazeSpec, Mixture
+
+try:
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+except ImportError:  # gymnasium is optional
+    gym = None
+    AutoresetMode = None
+
+OBS_KINDS = ("symbolic", "rgb", "egocentric")
+AUTORESET_MODES = ("next_step", "same_step", "disabled")  # codes 0, 1, 2 in csrc/step.h
+BACKENDS = ("native",)
+ENV_ID = "fastmaze/Maze-v0"
+INFO_KEYS = (
+    "reached_exit",
+    "reached_decoy",
+    "decoy_color",
+    "episode_return",
+    "episode_length",
+    "level_id",
+    "optimal_length",
+    "ambiguous",
+)
+_INFO_DTYPES = {
+    "reached_exit": np.bool_,
+    "reached_decoy": np.bool_,
+    "decoy_color": np.uint8,
+    "episode_return": np.float32,
+    "episode_length": np.int32,
+    "level_id": np.int64,
+    "optimal_length": np.int32,
+    "ambiguous": np.bool_,
+}
+
+_VectorBase: type = gym.vector.VectorEnv if gym is not None else object
+_EnvBase: type = gym.Env if gym is not None else object
+
+
+def _autoreset_mode(value: Any) -> int:
+    """Code of an autoreset mode: a name of `AUTORESET_MODES` or a gymnasium AutoresetMode."""
+    if AutoresetMode is not None and isinstance(value, AutoresetMode):
+        value = {"NextStep": "next_step", "SameStep": "same_step", "Disabled": "disabled"}[
+            value.value
+        ]
+    if value not in AUTORESET_MODES:
+        raise ValueError(
+            f"autoreset_mode: {value!r}; expected one of {', '.join(AUTORESET_MODES)} "
+            "(or a gymnasium AutoresetMode)"
+        )
+    return AUTORESET_MODES.index(value)
+
+
+def _flag(what: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{what}: expected True or False, got {value!r}")
+    return bool(value)
+
+
+class VecMazeEnv(_VectorBase):
+    """``num_envs`` maze envs stepped together by the compiled core (C, GIL released, OpenMP).
+
+    **Levels.** Levels come from the id stream of ``(spec, seed)``, starting at ``first_id``
+    (use a disjoint range, e.g. ``first_id=10**9``, or another spec, for evaluation). A
+    counter ``next_id`` starts at ``first_id``; every reset of an env takes the next id, and
+    the envs reset in one call (`reset`, or the auto-resets of one `step`) take theirs in
+    increasing env index. So the first reset plays ids first_id .. first_id+num_envs-1 on
+    envs 0 .. num_envs-1, and the ids played are first_id, first_id+1, ... with no gaps or
+    repeats. ``reset(seed=s)`` restarts the stream: seed := s, next_id := first_id.
+
+    **Step.** ``actions``: integer [num_envs], 0 up, 1 right, 2 down, 3 left (row -1, col +1,
+    row +1, col -1); a move into a wall leaves the agent in place. The reward of a step is,
+    as float32 and summed in this order: ``-step_penalty``; +1 if the agent entered the exit;
+    otherwise + ``proxy_reward[c]`` if it entered a square of colour c (a decoy or a
+    distractor; the exit never pays it) for the first time this episode (once per colour per
+    episode, moves only: staying put enters nothing). ``terminated``: the agent entered the
+    exit, or a decoy square when ``terminate_on_decoy``. ``truncated``: not terminated and
+    the episode has lasted ``max_steps`` steps (default 4·H·W).
+
+    **Info** (numpy arrays [num_envs], describing each env's current episode up to this
+    step; at a terminal step, the episode's outcome): ``reached_exit``, ``reached_decoy``
+    (entered a decoy square at some step), ``decoy_color`` (colour code of the first decoy
+    entered; 0 none or uncoloured), ``episode_return`` (float32), ``episode_length``
+    (steps), ``level_id``, ``optimal_length`` (BFS steps start -> exit), ``ambiguous`` (a
+    decoy lies on a shortest start -> exit path).
+
+    **Auto-reset** (Gymnasium 1.x `AutoresetMode`, as `gymnasium.vector.SyncVectorEnv`):
+    ``"next_step"`` (default): the step after a terminated/truncated one resets that env,
+    ignores its action and returns reward 0, terminated = truncated = False, the new
+    episode's first observation and info. ``"same_step"``: the terminal step itself returns
+    the new episode's first observation and info; the ended episode's are in
+    ``info["final_obs"]`` (a dense array [num_envs, ...], valid where
+    ``info["_final_obs"]``) and ``info["final_info"]`` (dict of arrays, valid where
+    ``info["_final_info"]``). ``"disabled"``: ended envs must be reset with
+    ``reset(options={"reset_mask": mask})`` before the next step (else ValueError).
+
+    **Observations** (uint8, batch-first, channel-first): ``"symbolic"`` [N, 2+P(+1), H, W]
+    planes wall, agent, one per palette colour (`fastmaze.render.symbolic`), plus the exit
+    if ``reveal_exit``; ``"rgb"`` [N, 3, H·pixels, W·pixels] (`fastmaze.render.rgb`);
+    ``"egocentric"`` [N, 2+P(+1), 2r+1, 2r+1], the symbolic planes in the window of radius
+    ``radius`` centred on the agent, squares outside the board being wall. ``hide_colors``
+    zeroes the colour planes (draws colours as floor in rgb).
+
+    **Buffers.** Every array is allocated once; `step` and `reset` return the env's own
+    buffers (observations, rewards, flags, info), overwritten by the next call, unless
+    ``copy=True``. The observations are updated in place: a step rewrites only the squares
+    the agent left and entered (egocentric: the window), a reset rewrites that env's board.
+    """
+
+    def __init__(
+        self,
+        spec: AnySpec | None = None,
+        num_envs: int = 1,
+        seed: int = 0,
+        obs: str = "symbolic",
+        backend: str = "native",
+        *,
+        first_id: int = 0,
+        autoreset_mode: Any = "next_step",
+        max_steps: int | None = None,
+        step_penalty: float = 0.0,
+        proxy_reward: Mapping[str, float] | None = None,
+        terminate_on_decoy: bool = False,
+        reveal_exit: bool = False,
+        hide_colors: bool = False,
+        pixels: int = 8,
+        radius: int = 2,
+        num_threads: int | None = None,
+        copy: bool = False,
+    ) -> None:
+        spec = MazeSpec() if spec is None else spec
+        if not isinstance(spec, (MazeSpec, Mixture)):
+            raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend: {backend!r}; available: {', '.join(BACKENDS)}")
+        if obs not in OBS_KINDS:
+            raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
+        n = _check_int("num_envs", num_envs, 1, 2**31 - 1)
+        H, W = spec.shape
+        self.maze_spec = spec
+        self.num_envs = n
+        self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+        self.first_id = _check_int("first_id", first_id, 0, 2**62)
+        self.obs_kind = obs
+        self.autoreset = _autoreset_mode(autoreset_mode)
+        self.max_steps = _check_int(
+            "max_steps", 4 * H * W if max_steps is None else max_steps, 1, 2**31 - 1
+        )
+        self.step_penalty = float(step_penalty)
+        self.terminate_on_decoy = _flag("terminate_on_decoy", terminate_on_decoy)
+        self.reveal_exit = _flag("reveal_exit", reveal_exit)
+        self.hide_colors = _flag("hide_colors", hide_colors)
+        self.pixels = _check_int("pixels", pixels, 1, 256)
+        self.radius = _check_int("radius", radius, 0, 1024)
+        self.num_threads = _check_int("num_threads", num_threads or default_threads(), 1, 4096)
+        self.copy = _flag("copy", copy)
+        self.proxy = self._proxy(proxy_reward)
+        self._params, self._mixture = _components(spec)
+        self._next_id = self.first_id
+        self._allocate()
+        self._setup_gym()
+
+    # -- construction ----------------------------------------------------------------------
+    def _proxy(self, proxy_reward: Mapping[str, float] | None) -> np.ndarray:
+        """float32 [P + 1]: proxy reward by colour code (code 0, no colour, pays nothing)."""
+        out = np.zeros(len(self.maze_spec.palette) + 1, np.float32)
+        for name, weight in (proxy_reward or {}).items():
+            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
+                raise ValueError(f"proxy_reward[{name!r}]: expected a number, got {weight!r}")
+            if name is None or name not in self.maze_spec.palette:
+                raise ValueError(
+                    f"proxy_reward: unknown colour {name!r}; the palette has "
+                    f"{', '.join(self.maze_spec.palette)}"
+                )
+            out[self.maze_spec.color_code(name)] = weight
+        return out
+
+    @property
+    def single_obs_shape(self) -> tuple[int, ...]:
+        H, W = self.maze_spec.shape
+        planes = 2 + len(self.maze_spec.palette) + self.reveal_exit
+        if self.obs_kind == "rgb":
+            return (3, H * self.pixels, W * self.pixels)
+        if self.obs_kind == "egocentric":
+            side = 2 * self.radius + 1
+            return (planes, side, side)
+        return (planes, H, W)
+
+    def _allocate(self) -> None:
+        n, spec = self.num_envs, self.maze_spec
+        H, W = spec.shape
+        zeros = np.zeros
+        self.levels = Levels.empty(spec, self.seed, zeros(n, np.int64))
+        self._staging = Levels.empty(spec, self.seed, zeros(n, np.int64))
+        self._info = {k: zeros(n, _INFO_DTYPES[k]) for k in INFO_KEYS}
+        self._info["level_id"] = self.levels.ids
+        self.obs = zeros((n, *self.single_obs_shape), np.uint8)
+        self.rewards = zeros(n, np.float32)
+        self.terminations = zeros(n, np.bool_)
+        self.truncations = zeros(n, np.bool_)
+        self._pending = zeros(n, np.bool_)
+        self._resetting = zeros(n, np.bool_)
+        self._actions = zeros(n, np.int64)
+        self._reset_idx = zeros(n, np.int64)
+        self._arange = np.arange(n, dtype=np.int64)
+        arrays = {name: getattr(self.levels, name) for name in Levels.ARRAYS if name != "ids"}
+        arrays.update(self._info)
+        arrays.update(
+            agent=zeros((n, 2), np.int32),
+            pending=self._pending.view(np.uint8),
+            seen=zeros(n, np.uint32),
+            reward=self.rewards,
+            terminated=self.terminations.view(np.uint8),
+            truncated=self.truncations.view(np.uint8),
+            resetting=self._resetting.view(np.uint8),
+            obs=self.obs,
+            lut=_lut(spec.palette),
+            proxy=self.proxy,
+            scratch=zeros((self.num_threads, 3 * H * W), np.int32),
+        )
+        for key in ("reached_exit", "reached_decoy", "ambiguous"):
+            arrays[key] = self._info[key].view(np.uint8)
+        self._final_info: dict[str, np.ndarray] = {}
+        if self.autoreset == 1:
+            self.final_obs = np.zeros_like(self.obs)
+            arrays["final_obs"] = self.final_obs
+            self._final_info = {k: zeros(n, _INFO_DTYPES[k]) for k in INFO_KEYS}
+            for key, value in self._final_info.items():
+                arrays["final_" + key] = value.view(np.uint8) if value.dtype == np.bool_ else value
+        self.agent = arrays["agent"]
+        self._staging_arrays = {name: getattr(self._staging, name) for name in Levels.ARRAYS}
+        config = {
+            "H": H,
+            "W": W,
+            "n_colors": len(spec.palette),
+            "max_decoys": spec.max_decoys,
+            "obs_kind": OBS_KINDS.index(self.obs_kind),
+            "reveal_exit": int(self.reveal_exit),
+            "hide_colors": int(self.hide_colors),
+            "pixels": self.pixels,
+            "radius": self.radius,
+            "max_steps": self.max_steps,
+            "terminate_on_decoy": int(self.terminate_on_decoy),
+            "autoreset": self.autoreset,
+            "step_penalty": self.step_penalty,
+            "threads": self.num_threads,
+        }
+        self._core = _core.EnvCore(arrays, config)
+
+    def _setup_gym(self) -> None:
+        if gym is None:
+            self.metadata = {"autoreset_mode": AUTORESET_MODES[self.autoreset]}
+            return
+        from gymnasium.vector.utils import batch_space
+
+        high = 255 if self.obs_kind == "rgb" else 1
+        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, np.uint8)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.single_action_space = gym.spaces.Discrete(4)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        mode = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
+        self.metadata = {"autoreset_mode": mode[self.autoreset], "render_modes": []}
+
+    # -- the API ---------------------------------------------------------------------------
+    @property
+    def next_id(self) -> int:
+        """The id the next reset of an env will play."""
+        return self._next_id
+
+    def _load(self, idx: np.ndarray) -> None:
+        """Envs idx (ascending) start the next len(idx) levels of the stream."""
+        m = len(idx)
+        s = self._staging
+        _core.generate_into(
+            self._params,
+            self._mixture,
+            self.seed,
+            self._next_id,
+            s.grid[:m],
+            s.color[:m],
+            s.start[:m],
+            s.exit[:m],
+            s.decoys[:m],
+            s.n_decoys[:m],
+            s.component[:m],
+            self.num_threads if m >= 512 else 1,  # a team costs more than a few levels
+        )
+        ids = np.add(self._arange[:m], self._next_id, out=s.ids[:m])
+        self._next_id += m
+        self._core.load(self._staging_arrays, ids, idx)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Starts new episodes: every env, or those of ``options["reset_mask"]`` (bool
+        [num_envs]). ``seed`` restarts the level stream (see the class docstring).
+        Returns (obs, info)."""
+        if seed is not None:
+            self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+            self._next_id = self.first_id
+        mask = (options or {}).get("reset_mask")
+        if mask is None:
+            idx = self._arange
+        else:
+            if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
+                raise ValueError("options['reset_mask']: expected a numpy bool array")
+            if mask.shape != (self.num_envs,):
+                raise ValueError(
+                    f"options['reset_mask']: shape {mask.shape}, expected ({self.num_envs},)"
+                )
+            idx = np.flatnonzero(mask).astype(np.int64)
+        if len(idx):
+            self._load(idx)
+        self.rewards[idx] = 0
+        self.terminations[idx] = False
+        self.truncations[idx] = False
+        return self._out(self.obs), self._infos(same_step=False)
+
+    def _check_actions(self, actions: Any) -> np.ndarray:
+        arr = np.asarray(actions)
+        if arr.shape != (self.num_envs,):
+            raise ValueError(f"actions: shape {arr.shape}, expected ({self.num_envs},)")
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"actions: dtype {arr.dtype}, expected an integer dtype")
+        np.copyto(self._actions, arr, casting="unsafe")
+        bad = self._core.check_actions(self._actions)
+        if bad >= 0:  # int64 casts keep 0..3 and map every other value outside it
+            raise ValueError(
+                f"actions: {arr[bad]} at env {bad}; expected 0 up, 1 right, 2 down, 3 left"
+            )
+        return self._actions
+
+    def step(
+        self, actions: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """One step of every env; returns (obs, reward float32, terminated bool,
+        truncated bool, info), each batch-first [num_envs, ...]."""
+        acts = self._check_actions(actions)
+        if self.autoreset == 2 and self._pending.any():
+            ended = np.flatnonzero(self._pending)[:8].tolist()
+            raise ValueError(
+                f"autoreset_mode='disabled': envs {ended} ended; reset them with "
+                "reset(options={'reset_mask': mask}) before stepping"
+            )
+        m = self._core.step(acts, self._reset_idx)
+        if m:
+            self._load(self._reset_idx[:m])
+        out = self._out
+        return (
+            out(self.obs),
+            out(self.rewards),
+            out(self.terminations),
+            out(self.truncations),
+            self._infos(same_step=self.autoreset == 1),
+        )
+
+    def _out(self, a: np.ndarray) -> np.ndarray:
+        return a.copy() if self.copy else a
+
+    def _infos(self, same_step: bool) -> dict[str, Any]:
+        info: dict[str, Any] = {k: self._out(v) for k, v in self._info.items()}
+        if same_step:
+            mask = self._out(self._resetting)
+            info["final_obs"] = self._out(self.final_obs)
+            info["_final_obs"] = mask
+            info["final_info"] = {k: self._out(v) for k, v in self._final_info.items()}
+            info["_final_info"] = mask
+        return info
+
+    def close(self, **kwargs: Any) -> None:
+        """Nothing to release beyond the arrays."""
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return (
+            f"VecMazeEnv(num_envs={self.num_envs}, obs={self.obs_kind!r}, "
+            f"shape={self.maze_spec.shape}, autoreset={AUTORESET_MODES[self.autoreset]!r})"
+        )
+
+
+class MazeEnv(_EnvBase):
+    """One maze env (gymnasium.Env): a `VecMazeEnv` of one env with autoreset disabled.
+
+    Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a copy),
+    a float reward, bool flags and an info dict of Python scalars. Level k after
+    ``reset(seed=s)`` is id first_id + k of (spec, s).
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
+
+    def __init__(
+        self, spec: AnySpec | None = None, seed: int = 0, obs: str = "symbolic", **kwargs: Any
+    ):
+        if gym is None:
+            raise ImportError("MazeEnv needs gymnasium: pip install gymnasium")
+        kwargs.setdefault("num_threads", 1)
+        self._vec = VecMazeEnv(spec, 1, seed, obs, autoreset_mode="disabled", **kwargs)
+        self.observation_space = self._vec.single_observation_space
+        self.action_space = self._vec.single_action_space
+        self._action = np.zeros(1, np.int64)
+        self._started = False
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        obs, info = self._vec.reset(seed=seed)
+        self._started = True
+        return obs[0].copy(), {k: v[0].item() for k, v in info.items()}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
+            raise ValueError(f"action: expected an integer 0..3, got {action!r}")
+        if not 0 <= int(action) <= 3:
+            raise ValueError(f"action: {action}; expected 0 up, 1 right, 2 down, 3 left")
+        self._action[0] = action
+        obs, reward, terminated, truncated, info = self._vec.step(self._action)
+        if terminated[0] or truncated[0]:
+            self._started = False
+        info = {k: v[0].item() for k, v in info.items()}
+        return obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+
+def register_envs() -> None:
+    """Registers ``fastmaze/Maze-v0`` (MazeEnv; VecMazeEnv as its vector entry point) with
+    gymnasium, once, so that ``gymnasium.make`` and ``gymnasium.make_vec`` find it."""
+    import gymnasium
+
+    if ENV_ID not in gymnasium.registry:
+        gymnasium.register(
+            id=ENV_ID,
+            entry_point="fastmaze.env:MazeEnv",
+            vector_entry_point="fastmaze.env:VecMazeEnv",
+        )
