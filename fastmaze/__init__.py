@@ -1,6 +1,7 @@
 """fastmaze: batch-generated mazes with controllable feature–reward correlations."""
 
 from fastmaze import io, presets, render
+from fastmaze.env import MazeEnv, VecMazeEnv
 from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
@@ -11,13 +12,22 @@ from fastmaze.twins import move_exit, remove_cue, swap_colors
 
 __version__ = "0.1.0"
 
+try:  # gymnasium is optional; with it, fastmaze/Maze-v0 is registered
+    from fastmaze.env import register_envs
+
+    register_envs()
+except ImportError:
+    pass
+
 __all__ = [
     "COLORS",
     "DEFAULT_PALETTE",
     "Levels",
+    "MazeEnv",
     "MazeSpec",
     "Mixture",
     "Stats",
+    "VecMazeEnv",
     "__version__",
     "assert_disjoint",
     "conflict",
