@@ -10,6 +10,8 @@
 
 /* Below this many envs a call runs on one thread: starting a team costs more. */
 #define FM_STEP_PARALLEL_ENVS 2048
+/* How many envs ahead the step prefetches an agent's surroundings. */
+#define FM_PREFETCH_AHEAD 8
 
 static const int32_t DROW[4] = {-1, 0, 1, 0};
 static const int32_t DCOL[4] = {0, 1, 0, -1};
@@ -144,19 +146,20 @@ static void obs_render(const fm_env *env, int64_t e)
         symbolic_render(env, e, out);
 }
 
-/* Updates env e's observation after its agent moved from square s to square t. */
-static void obs_move(const fm_env *env, int64_t e, int64_t s, int64_t t)
+/* Updates env e's observation after its agent went from square s to square t (t == s: it
+ * bumped into a wall; the symbolic writes are then a no-op, done anyway to avoid a branch). */
+static inline void obs_move(const fm_env *env, int64_t e, int64_t s, int64_t t, int64_t bytes)
 {
     const int64_t squares = (int64_t)env->H * env->W;
-    uint8_t *out = env->obs + e * fm_env_obs_bytes(env);
-    if (env->obs_kind == FM_OBS_RGB) {
-        rgb_square(env, e, s, 0, out);
-        rgb_square(env, e, t, 1, out);
-    } else if (env->obs_kind == FM_OBS_EGOCENTRIC) {
-        ego_render(env, e, out);
-    } else {
+    uint8_t *out = env->obs + e * bytes;
+    if (env->obs_kind == FM_OBS_SYMBOLIC) {
         out[squares + s] = 0;
         out[squares + t] = 1;
+    } else if (t != s && env->obs_kind == FM_OBS_RGB) {
+        rgb_square(env, e, s, 0, out);
+        rgb_square(env, e, t, 1, out);
+    } else if (t != s) {
+        ego_render(env, e, out);
     }
 }
 
@@ -195,27 +198,37 @@ static float enter(const fm_env *env, int64_t e, int32_t r, int32_t c, uint8_t *
     return reward;
 }
 
-/* Moves env e's agent; writes reward, terminated, truncated. Returns whether it ended. */
-static int move(const fm_env *env, int64_t e, int64_t action)
+/* Moves env e's agent; writes reward, terminated, truncated. Returns whether it ended.
+ * Branch-light: whether a random move hits a wall is unpredictable, so the common path
+ * selects with conditional moves; only entering the exit or a coloured square branches. */
+static inline int move(const fm_env *env, int64_t e, int64_t action, int64_t bytes)
 {
+    const int32_t W = env->W;
+    const int64_t squares = (int64_t)env->H * W;
     const int32_t r = env->agent[2 * e], c = env->agent[2 * e + 1];
     const int32_t nr = r + DROW[action], nc = c + DCOL[action];
+    const int inside = (uint32_t)nr < (uint32_t)env->H && (uint32_t)nc < (uint32_t)W;
+    const int64_t from = (int64_t)r * W + c;
+    const int64_t to = inside ? (int64_t)nr * W + nc : from;
+    const int64_t dest = env->grid[e * squares + to] ? from : to;
+    const int moved = dest != from;
     uint8_t terminated = 0;
     float reward = 0.0f - env->step_penalty; /* +0.0, never -0.0, without a penalty */
-    int open = nr >= 0 && nr < env->H && nc >= 0 && nc < env->W &&
-               !env->grid[e * env->H * env->W + (int64_t)nr * env->W + nc];
-    if (open) {
-        env->agent[2 * e] = nr;
-        env->agent[2 * e + 1] = nc;
-        obs_move(env, e, (int64_t)r * env->W + c, (int64_t)nr * env->W + nc);
+
+    env->agent[2 * e] = moved ? nr : r;
+    env->agent[2 * e + 1] = moved ? nc : c;
+    obs_move(env, e, from, dest, bytes);
+    const int64_t exit = (int64_t)env->exit[2 * e] * W + env->exit[2 * e + 1];
+    if (moved & ((dest == exit) | (env->color[e * squares + dest] != 0)))
         reward += enter(env, e, nr, nc, &terminated);
-    }
-    env->info.episode_length[e] += 1;
+
+    const int32_t length = env->info.episode_length[e] + 1;
+    env->info.episode_length[e] = length;
     env->info.episode_return[e] += reward;
     env->reward[e] = reward;
     env->terminated[e] = terminated;
-    env->truncated[e] = !terminated && env->info.episode_length[e] >= env->max_steps;
-    return terminated || env->truncated[e];
+    env->truncated[e] = !terminated && length >= env->max_steps;
+    return terminated || length >= env->max_steps;
 }
 
 static void copy_info(const fm_env_info *dst, const fm_env_info *src, int64_t e)
@@ -230,21 +243,10 @@ static void copy_info(const fm_env_info *dst, const fm_env_info *src, int64_t e)
     dst->level_id[e] = src->level_id[e];
 }
 
-/* Steps env e under the autoreset mode; sets resetting[e]. */
-static void step_one(const fm_env *env, int64_t e, int64_t action)
+/* Env e's episode just ended: keep what SAME_STEP reports, or mark the reset to come. */
+static void end_episode(const fm_env *env, int64_t e, int64_t bytes)
 {
-    env->resetting[e] = 0;
-    if (env->autoreset == FM_AUTORESET_NEXT_STEP && env->pending[e]) {
-        env->pending[e] = 0;
-        env->resetting[e] = 1;
-        env->reward[e] = 0.0f;
-        env->terminated[e] = 0;
-        env->truncated[e] = 0;
-        return;
-    }
-    if (!move(env, e, action)) return;
     if (env->autoreset == FM_AUTORESET_SAME_STEP) {
-        const int64_t bytes = fm_env_obs_bytes(env);
         memcpy(env->final_obs + e * bytes, env->obs + e * bytes, (size_t)bytes);
         copy_info(&env->final_info, &env->info, e);
         env->resetting[e] = 1;
@@ -253,11 +255,112 @@ static void step_one(const fm_env *env, int64_t e, int64_t action)
     }
 }
 
+/* NEXT_STEP: an env whose episode ended last step ignores its action and is reset. */
+static void skip_for_reset(const fm_env *env, int64_t e)
+{
+    env->pending[e] = 0;
+    env->resetting[e] = 1;
+    env->reward[e] = 0.0f;
+    env->terminated[e] = 0;
+    env->truncated[e] = 0;
+}
+
+/* Steps env e under the autoreset mode; sets resetting[e]. */
+static inline void step_one(const fm_env *env, int64_t e, int64_t action, int64_t bytes)
+{
+    env->resetting[e] = 0;
+    if (env->autoreset == FM_AUTORESET_NEXT_STEP && env->pending[e])
+        skip_for_reset(env, e);
+    else if (move(env, e, action, bytes))
+        end_episode(env, e, bytes);
+}
+
+/* Steps envs lo .. hi-1 (any observation kind). The env is read through a local copy: the
+ * loop stores bytes, which C lets alias anything, so fields read through the caller's
+ * pointer would be reloaded after every store. */
+static void step_range(const fm_env *shared, int64_t lo, int64_t hi, const int64_t *actions)
+{
+    const fm_env env = *shared;
+    const int64_t bytes = fm_env_obs_bytes(&env);
+    for (int64_t e = lo; e < hi; e++) step_one(&env, e, actions[e], bytes);
+}
+
+/* The same step for symbolic observations, the hot case, with every field in a local: a
+ * move is a table lookup, one wall test, two observation bytes and conditional moves; only
+ * entering the exit or a coloured square, and an episode's end, leave the straight path.
+ * The agent is never on the outer ring when it moves (reaching the exit ends the episode),
+ * so a neighbour is on the board; the range test only guards memory. */
+static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const int64_t *actions)
+{
+    const int32_t W = env->W, max_steps = env->max_steps;
+    const int64_t squares = (int64_t)env->H * W, bytes = fm_env_obs_bytes(env);
+    const int64_t offset[4] = {-W, 1, W, -1};
+    const uint8_t *grid = env->grid, *color = env->color;
+    uint8_t *agent_plane = env->obs + squares, *pending = env->pending, *resetting = env->resetting;
+    uint8_t *terminated = env->terminated, *truncated = env->truncated;
+    int32_t *agent = env->agent, *length = env->info.episode_length;
+    const int32_t *exit = env->exit;
+    float *reward = env->reward, *episode_return = env->info.episode_return;
+    const float base = 0.0f - env->step_penalty; /* +0.0, never -0.0, without a penalty */
+    const int next_step = env->autoreset == FM_AUTORESET_NEXT_STEP;
+
+    for (int64_t e = lo; e < hi; e++) {
+#if defined(__GNUC__)
+        /* Each env's squares are a random access: ask for a later env's now, so that memory
+         * latency overlaps this env's work. */
+        if (e + FM_PREFETCH_AHEAD < hi) {
+            const int64_t f = e + FM_PREFETCH_AHEAD;
+            const int64_t at = (int64_t)agent[2 * f] * W + agent[2 * f + 1];
+            __builtin_prefetch(grid + f * squares + at - W);
+            __builtin_prefetch(grid + f * squares + at + W);
+            __builtin_prefetch(agent_plane + f * bytes + at - W, 1);
+            __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
+        }
+#endif
+        resetting[e] = 0;
+        if (next_step && pending[e]) {
+            skip_for_reset(env, e);
+            continue;
+        }
+        const int32_t r = agent[2 * e], c = agent[2 * e + 1];
+        const int64_t from = (int64_t)r * W + c, a = actions[e];
+        int64_t to = from + offset[a];
+        to = (uint64_t)to < (uint64_t)squares ? to : from;
+        const int64_t dest = grid[e * squares + to] ? from : to;
+        const int moved = dest != from;
+        agent_plane[e * bytes + from] = 0;
+        agent_plane[e * bytes + dest] = 1;
+        const int32_t nr = r + DROW[a], nc = c + DCOL[a];
+        agent[2 * e] = moved ? nr : r;
+        agent[2 * e + 1] = moved ? nc : c;
+
+        float rw = base;
+        uint8_t done = 0;
+        const int64_t exit_square = (int64_t)exit[2 * e] * W + exit[2 * e + 1];
+        if (moved & ((dest == exit_square) | (color[e * squares + dest] != 0)))
+            rw += enter(env, e, nr, nc, &done);
+        const int32_t len = length[e] + 1;
+        length[e] = len;
+        episode_return[e] += rw;
+        reward[e] = rw;
+        terminated[e] = done;
+        truncated[e] = !done && len >= max_steps;
+        if (done | (len >= max_steps)) end_episode(env, e, bytes);
+    }
+}
+
 int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx)
 {
-    (void)team; /* read by the OpenMP pragma only */
-#pragma omp parallel for num_threads(team(env->threads, env->n)) schedule(static)
-    for (int64_t e = 0; e < env->n; e++) step_one(env, e, actions[e]);
+    const int32_t threads = team(env->threads, env->n);
+#pragma omp parallel num_threads(threads)
+    {
+        int64_t t = thread_id(), per = (env->n + threads - 1) / threads;
+        int64_t lo = t * per, hi = lo + per < env->n ? lo + per : env->n;
+        if (lo < hi && env->obs_kind == FM_OBS_SYMBOLIC)
+            step_range_symbolic(env, lo, hi, actions);
+        else if (lo < hi)
+            step_range(env, lo, hi, actions);
+    }
     int64_t m = 0;
     for (int64_t e = 0; e < env->n; e++)
         if (env->resetting[e]) reset_idx[m++] = e;
