@@ -20,6 +20,8 @@
 #define FM_FLOOR ((int16_t)-1)
 #define FM_WALL ((int16_t)-2)
 #define FM_NO_STEP ((int16_t)-3) /* no square holds it: the step target of squares at d <= 0 */
+#define FM_ON_PATH 1 /* mark values */
+#define FM_TARGET 2
 
 typedef struct {
     int32_t H, W, Wp, padded;
@@ -27,12 +29,12 @@ typedef struct {
     int32_t boff[4]; /* board index step of each action */
 } geometry;
 
-/* Per-thread scratch; the mark array is all zero between uses. */
+/* Per-thread scratch; mark is all zero between uses. */
 typedef struct {
     int32_t *queue; /* [padded] */
     int16_t *de;    /* [padded] distances from the exit */
     int16_t *ds;    /* [padded] distances from the start */
-    uint8_t *mark;  /* [padded] squares on a shortest start-decoy path */
+    uint8_t *mark;  /* [padded] decoys to reach (FM_TARGET), a shortest way to one (FM_ON_PATH) */
 } scratch;
 
 static int geometry_init(geometry *g, int32_t H, int32_t W)
@@ -108,9 +110,12 @@ static inline int32_t visit(int16_t *restrict d, int32_t u, int16_t next, int32_
     return tail + fresh;
 }
 
-/* Breadth-first distances from `source` (a floor square) over a loaded padded board.
- * Returns 1 if a distance would not fit in int16. */
-static int bfs(const geometry *g, int16_t *restrict d, int32_t source, int32_t *restrict queue)
+/* Breadth-first distances from `source` (a floor square) over a loaded padded board, until
+ * `targets` squares marked FM_TARGET have been dequeued (or all squares, if fewer are
+ * reachable). Squares nearer than the last target then hold their final distance. Returns 1
+ * if a distance would not fit in int16. */
+static int bfs(const geometry *g, int16_t *restrict d, int32_t source, const uint8_t *mark,
+               int32_t targets, int32_t *restrict queue)
 {
     const int32_t Wp = g->Wp;
     int32_t head = 0, tail = 0;
@@ -119,6 +124,7 @@ static int bfs(const geometry *g, int16_t *restrict d, int32_t source, int32_t *
     while (head < tail) {
         int32_t v = queue[head++];
         if (d[v] == INT16_MAX) return 1;
+        if (mark[v] == FM_TARGET && --targets == 0) return 0;
         int16_t next = (int16_t)(d[v] + 1);
         tail = visit(d, v - Wp, next, queue, tail);
         tail = visit(d, v + 1, next, queue, tail);
@@ -128,13 +134,13 @@ static int bfs(const geometry *g, int16_t *restrict d, int32_t source, int32_t *
     return 0;
 }
 
-/* Loads the board into d and searches from the square at rc; returns bfs's overflow flag. */
+/* Loads the board into d and searches from the square at rc (see bfs). */
 static int distances_from(const geometry *g, const uint8_t *grid, const int32_t *rc, int16_t *d,
-                          int32_t *queue)
+                          const uint8_t *mark, int32_t targets, int32_t *queue)
 {
     load_board(g, grid, d);
     int32_t p = padded_square(g, rc);
-    return p >= 0 && d[p] == FM_FLOOR ? bfs(g, d, p, queue) : 0;
+    return p >= 0 && d[p] == FM_FLOOR ? bfs(g, d, p, mark, targets, queue) : 0;
 }
 
 static inline int32_t distance_at(const geometry *g, const int16_t *d, const int32_t *rc)
@@ -174,7 +180,7 @@ static int32_t mark_shortest(const geometry *g, const int16_t *ds, int32_t targe
                              int32_t *queue)
 {
     int32_t head = 0, tail = 0;
-    mark[target] = 1;
+    mark[target] = FM_ON_PATH;
     queue[tail++] = target;
     while (head < tail) {
         int32_t v = queue[head++];
@@ -183,7 +189,7 @@ static int32_t mark_shortest(const geometry *g, const int16_t *ds, int32_t targe
         for (int a = 0; a < 4; a++) {
             int32_t u = v + g->off[a];
             if (ds[u] == t && !mark[u]) {
-                mark[u] = 1;
+                mark[u] = FM_ON_PATH;
                 queue[tail++] = u;
             }
         }
@@ -204,19 +210,40 @@ static int32_t last_marked_on_path(const geometry *g, const uint8_t *action, con
     return b;
 }
 
+/* Distances from the start into s->ds, searching only until every decoy is reached.
+ * Returns bfs's overflow flag. */
+static int start_distances(const geometry *g, const uint8_t *grid, const int32_t *start,
+                           const int32_t *decoys, int32_t n_dec, scratch *s)
+{
+    int32_t targets = 0;
+    for (int32_t t = 0; t < n_dec; t++) {
+        int32_t p = padded_square(g, decoys + 2 * t);
+        if (p >= 0 && !s->mark[p]) {
+            s->mark[p] = FM_TARGET;
+            targets++;
+        }
+    }
+    int overflow = targets ? distances_from(g, grid, start, s->ds, s->mark, targets, s->queue) : 0;
+    for (int32_t t = 0; t < n_dec; t++) {
+        int32_t p = padded_square(g, decoys + 2 * t);
+        if (p >= 0) s->mark[p] = 0;
+    }
+    return overflow;
+}
+
 /* Decoy distances, ambiguity and decision squares of level k; the exit stage has run.
  * Returns bfs's overflow flag. */
 static int solve_decoys(const geometry *g, const fm_boards *in, const fm_oracles *out, int64_t k,
                         scratch *s)
 {
     const size_t squares = (size_t)g->H * g->W;
-    const int32_t D = in->max_decoys, *start = in->start + 2 * k;
+    const int32_t D = in->max_decoys, *start = in->start + 2 * k, *decoys = in->decoys + 2 * k * D;
     const int32_t n_dec = in->n_decoys[k] < D ? in->n_decoys[k] : D, length = out->path_length[k];
-    const uint8_t *grid = in->grid + k * squares, *action = out->action + k * squares;
-    int overflow = n_dec > 0 ? distances_from(g, grid, start, s->ds, s->queue) : 0;
+    const uint8_t *action = out->action + k * squares;
+    int overflow = start_distances(g, in->grid + k * squares, start, decoys, n_dec, s);
     uint8_t ambiguous = 0;
     for (int32_t t = 0; t < D; t++) {
-        const int32_t *rc = in->decoys + 2 * (k * D + t);
+        const int32_t *rc = decoys + 2 * t;
         int32_t *dec = out->decision + 2 * (k * D + t);
         int32_t to_decoy = t < n_dec ? distance_at(g, s->ds, rc) : -1;
         int32_t to_exit = t < n_dec ? distance_at(g, s->de, rc) : -1;
@@ -239,7 +266,8 @@ static int solve_level(const geometry *g, const fm_boards *in, const fm_oracles 
                        scratch *s)
 {
     const size_t squares = (size_t)g->H * g->W;
-    int overflow = distances_from(g, in->grid + k * squares, in->exit + 2 * k, s->de, s->queue);
+    int overflow = distances_from(g, in->grid + k * squares, in->exit + 2 * k, s->de, s->mark, 0,
+                                  s->queue);
     write_exit_oracles(g, s->de, out->dist + k * squares, out->actions + k * squares,
                        out->action + k * squares);
     out->path_length[k] = distance_at(g, s->de, in->start + 2 * k);

@@ -27,17 +27,20 @@ cdef extern from "solve.h" nogil:
         uint8_t *ambiguous
         int32_t *decision
 
-    int fm_solve(const fm_boards *boards, const fm_oracles *out, int32_t threads) noexcept
+    int fm_solve(const fm_boards *boards, const fm_oracles *out,
+                 int32_t threads) noexcept
     int fm_canonical_paths(const uint8_t *action, const int32_t *start,
-                           const int32_t *path_length, int64_t n, int32_t H, int32_t W,
-                           int32_t max_squares, int32_t *paths, int32_t threads) noexcept
+                           const int32_t *path_length, int64_t n, int32_t H,
+                           int32_t W, int32_t max_squares, int32_t *paths,
+                           int32_t threads) noexcept
 
 NO_ACTION = FM_NO_ACTION
 
 
 cdef _check_solve_result(int result):
     if result == FM_SOLVE_OVERFLOW:
-        raise ValueError("a distance exceeds 32767 steps, more than the int16 oracles can hold")
+        raise ValueError(
+            "a distance exceeds 32767 steps, more than the int16 oracles can hold")
     if result == FM_SOLVE_BAD_INPUT:
         raise ValueError("the compiled core refused these board sizes")
     if result == FM_ERR_MEMORY:
@@ -80,8 +83,9 @@ def solve_into(const uint8_t[:, :, ::1] grid, const int32_t[:, ::1] start,
     _check_solve_result(result)
 
 
-def canonical_paths_into(const uint8_t[:, :, ::1] action, const int32_t[:, ::1] start,
-                         const int32_t[::1] path_length, int32_t[:, :, ::1] paths, int threads):
+def canonical_paths_into(const uint8_t[:, :, ::1] action,
+                         const int32_t[:, ::1] start, const int32_t[::1] path_length,
+                         int32_t[:, :, ::1] paths, int threads):
     """Fills paths [n, L, 2] with each level's canonical shortest path, -1 past its end."""
     if action.shape[0] == 0 or paths.shape[1] == 0:
         return

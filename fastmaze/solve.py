@@ -57,22 +57,21 @@ class Oracles:
         return len(self.path_length)
 
 
-def _squares(what: str, rc: np.ndarray, grid: np.ndarray, level: np.ndarray) -> None:
-    """Checks that board squares rc [m, 2] of the given levels [m] are floor squares."""
-    H, W = grid.shape[1:]
-    inside = (rc[:, 0] >= 0) & (rc[:, 0] < H) & (rc[:, 1] >= 0) & (rc[:, 1] < W)
-    if not inside.all():
-        k = int(np.argmin(inside))
-        raise ValueError(
-            f"{what} of level {level[k]} is {tuple(rc[k].tolist())}, outside the {H} x {W} board"
-        )
-    wall = grid[level, rc[:, 0], rc[:, 1]] != 0
-    if wall.any():
-        k = int(np.argmax(wall))
-        raise ValueError(
-            f"{what} of level {level[k]} is {tuple(rc[k].tolist())}, a wall square; "
-            "it must be a floor square"
-        )
+def _check_squares(what: str, rc: np.ndarray, grid: np.ndarray, used: np.ndarray) -> None:
+    """Raises unless every used square of rc [n, K, 2] (mask used [n, K]) is a floor square
+    of its level's board."""
+    n, H, W = grid.shape
+    r, c = rc[..., 0], rc[..., 1]
+    inside = (r >= 0) & (r < H) & (c >= 0) & (c < W)
+    flat = (np.arange(n)[:, None] * H + np.where(inside, r, 0)) * W + np.where(inside, c, 0)
+    wall = grid.reshape(-1).take(flat) != 0
+    for bad, why in (
+        (used & ~inside, f"outside the {H} x {W} board"),
+        (used & wall, "a wall square; it must be a floor square"),
+    ):
+        if bad.any():
+            i, k = np.unravel_index(np.argmax(bad), bad.shape)
+            raise ValueError(f"{what} of level {i} is {tuple(rc[i, k].tolist())}, {why}")
 
 
 def _array(what: str, value: np.ndarray, shape: tuple, dtype: type) -> np.ndarray:
@@ -109,12 +108,44 @@ def _boards(levels: Levels) -> tuple[np.ndarray, ...]:
     D = decoys.shape[1]
     if n and not ((n_decoys >= 0) & (n_decoys <= D)).all():
         raise ValueError(f"levels.n_decoys: expected counts in 0..{D} (decoys.shape[1])")
-    every = np.arange(n)
-    _squares("the start", start, grid, every)
-    _squares("the exit", exit_, grid, every)
-    used = np.arange(D) < n_decoys[:, None]
-    _squares("a decoy", decoys[used], grid, np.nonzero(used)[0])
+    one = np.ones((n, 1), bool)
+    _check_squares("the start", start[:, None], grid, one)
+    _check_squares("the exit", exit_[:, None], grid, one)
+    _check_squares("a decoy", decoys, grid, np.arange(D) < n_decoys[:, None])
     return grid, start, exit_, decoys, n_decoys
+
+
+def _layout(n: int, H: int, W: int, D: int) -> dict[str, tuple[tuple[int, ...], type]]:
+    """(shape, dtype) of each `Oracles` array."""
+    return {
+        "dist_to_exit": ((n, H, W), np.int16),
+        "optimal_actions": ((n, H, W), np.uint8),
+        "optimal_action": ((n, H, W), np.uint8),
+        "path_length": ((n,), np.int32),
+        "decoy_distance": ((n, D), np.int32),
+        "decoy_to_exit": ((n, D), np.int32),
+        "ambiguous": ((n,), np.bool_),
+        "decision": ((n, D, 2), np.int32),
+    }
+
+
+def _check_out(out: Oracles, layout: dict[str, tuple[tuple[int, ...], type]]) -> Oracles:
+    if not isinstance(out, Oracles):
+        raise ValueError(f"out: expected an Oracles, got {type(out).__name__}")
+    for name, (shape, dtype) in layout.items():
+        a = getattr(out, name)
+        if not (
+            isinstance(a, np.ndarray)
+            and a.shape == shape
+            and a.dtype == dtype
+            and a.flags.c_contiguous
+            and a.flags.writeable
+        ):
+            raise ValueError(
+                f"out.{name}: expected a writeable C-contiguous {np.dtype(dtype).name} array "
+                f"of shape {shape}; solve a batch of the same shape once to get one"
+            )
+    return out
 
 
 def _solve(
@@ -124,18 +155,13 @@ def _solve(
     decoys: np.ndarray,
     n_decoys: np.ndarray,
     threads: int,
+    out: Oracles | None = None,
 ) -> Oracles:
-    n, D = decoys.shape[:2]
-    o = Oracles(
-        dist_to_exit=np.empty(grid.shape, np.int16),
-        optimal_actions=np.empty(grid.shape, np.uint8),
-        optimal_action=np.empty(grid.shape, np.uint8),
-        path_length=np.empty(n, np.int32),
-        decoy_distance=np.empty((n, D), np.int32),
-        decoy_to_exit=np.empty((n, D), np.int32),
-        ambiguous=np.empty(n, np.bool_),
-        decision=np.empty((n, D, 2), np.int32),
-    )
+    layout = _layout(*grid.shape, decoys.shape[1])
+    if out is None:
+        o = Oracles(**{name: np.empty(shape, dtype) for name, (shape, dtype) in layout.items()})
+    else:
+        o = _check_out(out, layout)
     _core.solve_into(
         grid,
         start,
@@ -159,14 +185,16 @@ def _threads(threads: int | None) -> int:
     return default_threads() if threads is None else _check_int("threads", threads, 1, 4096)
 
 
-def solve(levels: Levels, threads: int | None = None) -> Oracles:
+def solve(levels: Levels, threads: int | None = None, *, out: Oracles | None = None) -> Oracles:
     """The `Oracles` of every level (threads: default `default_threads`).
 
+    ``out``: an earlier result for a batch of the same shape, whose arrays are overwritten
+    and returned instead of allocating new ones.
     Raises ValueError if levels is not a `Levels`, its arrays have the wrong shapes, or its
     start, exit or decoys are off the board or on walls.
     """
     threads = _threads(threads)
-    return _solve(*_boards(levels), threads)
+    return _solve(*_boards(levels), threads, out)
 
 
 def shortest_paths(levels: Levels, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:

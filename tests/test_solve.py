@@ -288,6 +288,28 @@ def test_dtypes_and_shapes(mixed: Levels) -> None:
         assert a.dtype == dtype and a.shape == shape and a.flags.c_contiguous, name
 
 
+def test_out_reuses_the_arrays_of_an_earlier_result(mixed: Levels) -> None:
+    first, second = mixed[:32], mixed[32:]
+    out = solve(first)
+    arrays = [getattr(out, name) for name in Oracles.__dataclass_fields__]
+    assert solve(second, out=out) is out
+    fresh = solve(second)
+    for name, array in zip(Oracles.__dataclass_fields__, arrays, strict=True):
+        assert getattr(out, name) is array
+        np.testing.assert_array_equal(array, getattr(fresh, name), name)
+
+
+def test_rejects_an_out_that_does_not_fit(mixed: Levels) -> None:
+    out = solve(mixed[:10])
+    with pytest.raises(ValueError, match="out: expected an Oracles"):
+        solve(mixed[:10], out=out.dist_to_exit)
+    with pytest.raises(ValueError, match=r"out\.dist_to_exit: .* shape \(11, 19, 27\)"):
+        solve(mixed[:11], out=out)
+    out.decision.flags.writeable = False
+    with pytest.raises(ValueError, match=r"out\.decision: expected a writeable"):
+        solve(mixed[:10], out=out)
+
+
 # -- bad input --------------------------------------------------------------------------------
 
 
