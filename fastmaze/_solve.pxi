@@ -86,7 +86,7 @@ def solve_into(const uint8_t[:, :, ::1] grid, const int32_t[:, ::1] start,
 def canonical_paths_into(const uint8_t[:, :, ::1] action,
                          const int32_t[:, ::1] start, const int32_t[::1] path_length,
                          int32_t[:, :, ::1] paths, int threads):
-    """Fills paths [n, L, 2] with each level's canonical shortest path, -1 past its end."""
+    """Fills paths [n, L, 2] with canonical shortest paths, -1 past their ends."""
     if action.shape[0] == 0 or paths.shape[1] == 0:
         return
     cdef int result
