@@ -277,9 +277,10 @@ int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixtur
         fm_scratch w;
         int ok = scratch_init(&w, &g) == 0;
         int64_t my_failed = n;
-        if (ok) {
+        /* Every thread must reach the shared loop; one without scratch only skips its work. */
 #pragma omp for schedule(dynamic, FM_BLOCK)
-            for (int64_t k = 0; k < n; k++) {
+        for (int64_t k = 0; k < n; k++) {
+            if (ok) {
                 uint64_t id = (uint64_t)(first_id + k);
                 uint64_t u = fm_weyl(seed, FM_FACTOR_COMPONENT, id);
                 int32_t m = fm_pick_index(mixture, u), c = mixture->value[m];

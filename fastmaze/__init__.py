@@ -6,6 +6,7 @@ from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.presets import conflict, corner, correlated, decorrelated
+from fastmaze.solve import NO_ACTION, Oracles, shortest_paths, solve
 from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
 from fastmaze.stats import Stats, level_stats
 from fastmaze.twins import move_exit, remove_cue, swap_colors
@@ -26,6 +27,8 @@ __all__ = [
     "MazeEnv",
     "MazeSpec",
     "Mixture",
+    "NO_ACTION",
+    "Oracles",
     "Stats",
     "VecMazeEnv",
     "__version__",
@@ -45,6 +48,8 @@ __all__ = [
     "render",
     "save",
     "shared_layouts",
+    "shortest_paths",
+    "solve",
     "swap_colors",
     "uniform",
 ]
