@@ -233,7 +233,7 @@ static int start_distances(const geometry *g, const uint8_t *grid, const int32_t
 
 /* Decoy distances, ambiguity and decision squares of level k; the exit stage has run.
  * Returns bfs's overflow flag. */
-static int solve_decoys(const geometry *g, const fm_boards *in, const fm_oracles *out, int64_t k,
+static int solve_decoys(const geometry *g, const fm_solve_boards *in, const fm_oracles *out, int64_t k,
                         scratch *s)
 {
     const size_t squares = (size_t)g->H * g->W;
@@ -262,7 +262,7 @@ static int solve_decoys(const geometry *g, const fm_boards *in, const fm_oracles
     return overflow;
 }
 
-static int solve_level(const geometry *g, const fm_boards *in, const fm_oracles *out, int64_t k,
+static int solve_level(const geometry *g, const fm_solve_boards *in, const fm_oracles *out, int64_t k,
                        scratch *s)
 {
     const size_t squares = (size_t)g->H * g->W;
@@ -276,7 +276,7 @@ static int solve_level(const geometry *g, const fm_boards *in, const fm_oracles 
     return overflow;
 }
 
-int fm_solve(const fm_boards *in, const fm_oracles *out, int32_t threads)
+int fm_solve(const fm_solve_boards *in, const fm_oracles *out, int32_t threads)
 {
     geometry g;
     if (in->n < 0 || in->max_decoys < 0 || (in->max_decoys > 0 && !in->decoys) ||

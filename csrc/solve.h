@@ -25,7 +25,7 @@ typedef struct {
     const int32_t *n_decoys; /* [n]; entries past n_decoys[k] are ignored */
     int64_t n;
     int32_t H, W, max_decoys;
-} fm_boards;
+} fm_solve_boards;
 
 typedef struct {
     int16_t *dist;           /* [n, H, W] steps to the exit, -1 on walls and unreachable */
@@ -40,7 +40,7 @@ typedef struct {
 
 /* Fills every array of `out` (the decoy ones only when max_decoys > 0). Coordinates outside
  * the board or on a wall count as unreachable. Returns FM_OK or an error above. */
-int fm_solve(const fm_boards *in, const fm_oracles *out, int32_t threads);
+int fm_solve(const fm_solve_boards *in, const fm_oracles *out, int32_t threads);
 
 /* Writes the canonical shortest path of each level (start, then the lowest optimal action
  * until the exit) as board (row, col) into paths [n, max_squares, 2], -1 past its

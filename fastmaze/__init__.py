@@ -23,11 +23,11 @@ except ImportError:
 __all__ = [
     "COLORS",
     "DEFAULT_PALETTE",
+    "NO_ACTION",
     "Levels",
     "MazeEnv",
     "MazeSpec",
     "Mixture",
-    "NO_ACTION",
     "Oracles",
     "Stats",
     "VecMazeEnv",

@@ -8,7 +8,7 @@ cdef extern from "solve.h" nogil:
         FM_SOLVE_BAD_INPUT
         FM_SOLVE_OVERFLOW
 
-    ctypedef struct fm_boards:
+    ctypedef struct fm_solve_boards:
         const uint8_t *grid
         const int32_t *start
         const int32_t *exit
@@ -27,7 +27,7 @@ cdef extern from "solve.h" nogil:
         uint8_t *ambiguous
         int32_t *decision
 
-    int fm_solve(const fm_boards *boards, const fm_oracles *out,
+    int fm_solve(const fm_solve_boards *boards, const fm_oracles *out,
                  int32_t threads) noexcept
     int fm_canonical_paths(const uint8_t *action, const int32_t *start,
                            const int32_t *path_length, int64_t n, int32_t H,
@@ -57,7 +57,7 @@ def solve_into(const uint8_t[:, :, ::1] grid, const int32_t[:, ::1] start,
     """Fills the oracle arrays of the levels in grid (validated by fastmaze.solve)."""
     if grid.shape[0] == 0:
         return
-    cdef fm_boards b
+    cdef fm_solve_boards b
     cdef fm_oracles o
     cdef bint has_decoys = decoys.shape[1] > 0
     b.grid = &grid[0, 0, 0]

@@ -51,7 +51,6 @@ cdef extern from "step.h" nogil:
                      int64_t m) noexcept
 
 
-
 cdef void *_ptr(dict arrays, str name) except? NULL:
     """Address of a C-contiguous array (NULL when it is absent or empty)."""
     a = arrays.get(name)
