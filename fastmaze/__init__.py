@@ -2,6 +2,7 @@
 
 from fastmaze import io, presets, render
 from fastmaze.env import MazeEnv, VecMazeEnv
+from fastmaze.evaluate import Evaluation, OraclePolicy, Rollout, evaluate, rollout
 from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
@@ -24,11 +25,14 @@ __all__ = [
     "COLORS",
     "DEFAULT_PALETTE",
     "NO_ACTION",
+    "Evaluation",
     "Levels",
     "MazeEnv",
     "MazeSpec",
     "Mixture",
+    "OraclePolicy",
     "Oracles",
+    "Rollout",
     "Stats",
     "VecMazeEnv",
     "__version__",
@@ -38,6 +42,7 @@ __all__ = [
     "correlated",
     "decorrelated",
     "default_threads",
+    "evaluate",
     "generate",
     "io",
     "level_stats",
@@ -46,6 +51,7 @@ __all__ = [
     "presets",
     "remove_cue",
     "render",
+    "rollout",
     "save",
     "shared_layouts",
     "shortest_paths",

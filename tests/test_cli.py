@@ -1,6 +1,7 @@
 """Command line, run in-process through `main` on small batches."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from fastmaze import cli, io
 from fastmaze.levels import Levels
 from fastmaze.spec import spec_to_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])
 
 
 def run(capsys, *argv):
@@ -186,7 +187,8 @@ def test_python_dash_m(tmp_path):
     for argv, code in ((["--version"], 0), (["show", str(missing)], 2)):
         result = subprocess.run(
             [sys.executable, "-m", "fastmaze", *argv],
-            cwd=ROOT,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": PACKAGE_ROOT},  # the fastmaze this test imports
             capture_output=True,
             text=True,
             timeout=60,
