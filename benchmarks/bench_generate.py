@@ -32,17 +32,6 @@ OPEN_ITERATIONS = {6: 2, 12: 4, 24: 8}
 ROUNDS = 5
 
 
-def machine() -> str:
-    """CPU model (platform.processor(), else /proc/cpuinfo) and logical core count."""
-    name = platform.processor()
-    if not name and os.path.exists("/proc/cpuinfo"):
-        with open("/proc/cpuinfo") as f:
-            name = next(
-                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), ""
-            )
-    return f"{name or platform.machine()}, {os.cpu_count()} logical cores"
-
-
 def bench_spec(size: int, algorithm: str) -> MazeSpec:
     return MazeSpec(
         size=(size, size),
@@ -56,7 +45,9 @@ def bench_spec(size: int, algorithm: str) -> MazeSpec:
 @pytest.mark.parametrize("threads", THREADS, ids=lambda t: f"{t}thr")
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s}x{s}")
-def test_generate_throughput(benchmark, throughput_log, size: int, algorithm: str, threads: int):
+def test_generate_throughput(
+    benchmark, throughput_log, machine: str, size: int, algorithm: str, threads: int
+):
     spec = bench_spec(size, algorithm)
     if algorithm == "open":
         batch, iterations = OPEN_BATCH[size], OPEN_ITERATIONS[size]
@@ -86,7 +77,7 @@ def test_generate_throughput(benchmark, throughput_log, size: int, algorithm: st
         "size": f"{size}x{size}",
         "algorithm": algorithm,
         "seconds_per_call": stats.median,
-        "machine": machine(),
+        "machine": machine,
         "cpu_count": os.cpu_count(),
         "processor": platform.processor(),
     }

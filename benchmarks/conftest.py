@@ -3,12 +3,17 @@ table of levels/s at the end of the run, so the figures are visible without read
 
 from __future__ import annotations
 
+import os
+import platform
+
 import pytest
 
 _LOG = pytest.StashKey[list]()
 
 # Targets for the default algorithm with 2 threads (benchmarks/README.md).
 TARGETS = {"6x6": 2_000_000, "12x12": 300_000}
+# Stepping targets, symbolic observations, 2 threads, auto-reset on (benchmarks/README.md).
+STEP_TARGETS = {1024: 30_000_000, 65536: 200_000_000}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -22,6 +27,18 @@ def pytest_collect_file(file_path, parent):
     return None
 
 
+@pytest.fixture(scope="session")
+def machine() -> str:
+    """CPU model (platform.processor(), else /proc/cpuinfo) and logical core count."""
+    name = platform.processor()
+    if not name and os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            name = next(
+                (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), ""
+            )
+    return f"{name or platform.machine()}, {os.cpu_count()} logical cores"
+
+
 @pytest.fixture
 def throughput_log(request: pytest.FixtureRequest) -> list:
     """A run-wide list; each benchmark appends its `extra_info` dict."""
@@ -30,9 +47,36 @@ def throughput_log(request: pytest.FixtureRequest) -> list:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     rows = config.stash.get(_LOG, [])
+    _generation_table(terminalreporter, [r for r in rows if "levels_per_s" in r])
+    _step_table(terminalreporter, [r for r in rows if r.get("kind") == "step"])
+
+
+def _step_table(tr, rows: list[dict]) -> None:
     if not rows:
         return
-    tr = terminalreporter
+    tr.write_sep("=", "fastmaze stepping throughput (env-steps/s, median of rounds, 13x13 boards)")
+    tr.write_line(f"machine: {rows[0]['machine']}")
+    threads = sorted({r["threads"] for r in rows})
+    tr.write_line(f"{'obs':<11} {'num_envs':>9}" + "".join(f" {f'{t} thr':>14}" for t in threads))
+    by_key = {(r["obs"], r["num_envs"], r["threads"]): r for r in rows}
+    for obs, n in dict.fromkeys((r["obs"], r["num_envs"]) for r in rows):
+        cells = [by_key.get((obs, n, t)) for t in threads]
+        line = f"{obs:<11} {n:>9,}"
+        line += "".join(f" {c['steps_per_s']:>14,.0f}" if c else f" {'-':>14}" for c in cells)
+        tr.write_line(line)
+    for n, target in STEP_TARGETS.items():
+        r = by_key.get(("symbolic", n, 2))
+        if r is not None:
+            verdict = "meets" if r["steps_per_s"] >= target else "MISSES"
+            tr.write_line(
+                f"target symbolic, {n:,} envs, 2 threads: {r['steps_per_s']:,.0f} env-steps/s "
+                f"{verdict} >= {target:,}"
+            )
+
+
+def _generation_table(tr, rows: list[dict]) -> None:
+    if not rows:
+        return
     tr.write_sep("=", "fastmaze generation throughput (complete levels/s, median of rounds)")
     tr.write_line(f"machine: {rows[0]['machine']}")
     by_key = {(r["size"], r["algorithm"], r["threads"]): r for r in rows}
