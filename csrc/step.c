@@ -286,16 +286,16 @@ static void step_range(const fm_env *shared, int64_t lo, int64_t hi, const int64
 }
 
 /* The same step for symbolic observations, the hot case, with every field in a local: a
- * move is a table lookup, one wall test, two observation bytes and conditional moves; only
- * entering the exit or a coloured square, and an episode's end, leave the straight path.
- * The agent is never on the outer ring when it moves (reaching the exit ends the episode),
- * so a neighbour is on the board; the range test only guards memory. */
+ * move is a table lookup, one terrain byte (wall and colour), two observation bytes and
+ * conditional moves; only entering the exit or a coloured square, and an episode's end,
+ * leave the straight path. The agent is never on the outer ring when it moves (reaching the
+ * exit ends the episode), so a neighbour is on the board; the range test only guards memory. */
 static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const int64_t *actions)
 {
     const int32_t W = env->W, max_steps = env->max_steps;
     const int64_t squares = (int64_t)env->H * W, bytes = fm_env_obs_bytes(env);
     const int64_t offset[4] = {-W, 1, W, -1};
-    const uint8_t *grid = env->grid, *color = env->color;
+    const uint8_t *terrain = env->terrain;
     uint8_t *agent_plane = env->obs + squares, *pending = env->pending, *resetting = env->resetting;
     uint8_t *terminated = env->terminated, *truncated = env->truncated;
     int32_t *agent = env->agent, *length = env->info.episode_length;
@@ -311,8 +311,8 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
         if (e + FM_PREFETCH_AHEAD < hi) {
             const int64_t f = e + FM_PREFETCH_AHEAD;
             const int64_t at = (int64_t)agent[2 * f] * W + agent[2 * f + 1];
-            __builtin_prefetch(grid + f * squares + at - W);
-            __builtin_prefetch(grid + f * squares + at + W);
+            __builtin_prefetch(terrain + f * squares + at - W);
+            __builtin_prefetch(terrain + f * squares + at + W);
             __builtin_prefetch(agent_plane + f * bytes + at - W, 1);
             __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
         }
@@ -326,7 +326,8 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
         const int64_t from = (int64_t)r * W + c, a = actions[e];
         int64_t to = from + offset[a];
         to = (uint64_t)to < (uint64_t)squares ? to : from;
-        const int64_t dest = grid[e * squares + to] ? from : to;
+        const uint8_t ahead = terrain[e * squares + to];
+        const int64_t dest = (ahead & 1) ? from : to;
         const int moved = dest != from;
         agent_plane[e * bytes + from] = 0;
         agent_plane[e * bytes + dest] = 1;
@@ -337,7 +338,7 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
         float rw = base;
         uint8_t done = 0;
         const int64_t exit_square = (int64_t)exit[2 * e] * W + exit[2 * e + 1];
-        if (moved & ((dest == exit_square) | (color[e * squares + dest] != 0)))
+        if (moved & ((dest == exit_square) | (ahead > 1)))
             rw += enter(env, e, nr, nc, &done);
         const int32_t len = length[e] + 1;
         length[e] = len;
@@ -416,6 +417,9 @@ static void copy_level(const fm_env *env, int64_t e, const fm_levels *levels, in
     const int64_t squares = (int64_t)env->H * env->W, nd = 2 * (int64_t)env->max_decoys;
     memcpy(env->grid + e * squares, levels->grid + j * squares, (size_t)squares);
     memcpy(env->color + e * squares, levels->color + j * squares, (size_t)squares);
+    for (int64_t q = 0; q < squares; q++)
+        env->terrain[e * squares + q] =
+            (uint8_t)((levels->grid[j * squares + q] != 0) | levels->color[j * squares + q] << 1);
     if (nd) memcpy(env->decoys + e * nd, levels->decoys + j * nd, sizeof(int32_t) * (size_t)nd);
     for (int32_t k = 0; k < 2; k++) {
         env->start[2 * e + k] = levels->start[2 * j + k];

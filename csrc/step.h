@@ -39,6 +39,7 @@ typedef struct {
     int32_t *decoys;       /* [n, max_decoys, 2] (NULL if max_decoys = 0) */
     int32_t *n_decoys;     /* [n] */
     uint8_t *component;    /* [n] */
+    uint8_t *terrain;      /* [n, H, W] wall | colour code << 1: the step's one lookup */
     /* episode state */
     int32_t *agent;   /* [n, 2] board (row, col) */
     uint8_t *pending; /* [n] ended, its reset still to come (NEXT_STEP, DISABLED) */

@@ -20,6 +20,7 @@ cdef extern from "step.h" nogil:
         int32_t H, W, n_colors, max_decoys
         uint8_t *grid
         uint8_t *color
+        uint8_t *terrain
         int32_t *start
         int32_t *exit
         int32_t *decoys
@@ -97,6 +98,7 @@ cdef class EnvCore:
         e.max_decoys = config["max_decoys"]
         e.grid = <uint8_t *> _ptr(arrays, "grid")
         e.color = <uint8_t *> _ptr(arrays, "color")
+        e.terrain = <uint8_t *> _ptr(arrays, "terrain")
         e.start = <int32_t *> _ptr(arrays, "start")
         e.exit = <int32_t *> _ptr(arrays, "exit")
         e.decoys = <int32_t *> _ptr(arrays, "decoys")

@@ -222,6 +222,7 @@ class VecMazeEnv(_VectorBase):
         arrays.update(self._info)
         arrays.update(
             agent=zeros((n, 2), np.int32),
+            terrain=zeros((n, H, W), np.uint8),
             pending=self._pending.view(np.uint8),
             seen=zeros(n, np.uint32),
             reward=self.rewards,
