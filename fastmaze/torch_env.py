@@ -230,6 +230,7 @@ class TorchVecMazeEnv(_VectorBase):
         self._executor = concurrent.futures.ThreadPoolExecutor(1, "fastmaze-levels")
         self._cuda = self.device.type == "cuda"
         self._side = torch.cuda.Stream(self.device) if self._cuda else None
+        self.sync_refills = 0  # times the refill rule had to read the counter synchronously
         self._min_lag = 0  # tests: counter reads become visible only this many calls later
         self._restart()
 
@@ -408,6 +409,7 @@ class TorchVecMazeEnv(_VectorBase):
         need = self._k_lo + (self._bound - self._bound_lo) + resets
         while self._filled < need:
             if not self._room():  # the host cannot tell which slots are free: sync once
+                self.sync_refills += 1
                 self._inflight.clear()
                 self._k_lo, self._bound_lo = int(self._k), self._bound
                 need = self._k_lo + resets
