@@ -65,10 +65,18 @@ from fastmaze.env import (
 from fastmaze.levels import _check_int, default_threads
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
-# A square of a level on the device, one uint8: colour code | DECOY | WALL.
-COLOR, DECOY, WALL = 15, 16, 32
-# meta columns of a level: start and exit as flat square index, optimal_length, ambiguous.
-_START, _EXIT, _OPT, _AMB = range(4)
+# A square of a level on the device, one uint8: colour code | DECOY | WALL | EXIT.
+COLOR, DECOY, WALL, EXIT = 15, 16, 32, 64
+# meta columns of a level: start (flat square index), optimal_length, ambiguous.
+_START, _OPT, _AMB = range(3)
+
+
+def _padded(squares: int) -> int:
+    """Bytes of one board row on the device: H·W rounded up to 8, so that whole boards are
+    gathered and selected as int64 words (several times faster than bytes on the CPU)."""
+    return -(-squares // 8) * 8
+
+
 _NEXT_STEP, _SAME_STEP, _DISABLED = range(3)
 _BAD_ACTION, _ENDED_STEPPED = 1, 2
 
@@ -99,7 +107,7 @@ def _device(device: Any) -> torch.device:
 
 class _HostLevels:
     """Host side of the pool: generates blocks of levels with their oracles into two
-    (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 4], one block at a time."""
+    (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time."""
 
     def __init__(self, env: TorchVecMazeEnv, block: int, pin: bool) -> None:
         self.env = env
@@ -118,8 +126,8 @@ class _HostLevels:
             num_threads=env.num_threads,
         )
         self.arange = np.arange(block, dtype=np.int64)
-        self.sq = [torch.empty((block, H * W), dtype=torch.uint8) for _ in range(2)]
-        self.meta = [torch.empty((block, 4), dtype=torch.int32) for _ in range(2)]
+        self.sq = [torch.zeros((block, _padded(H * W)), dtype=torch.uint8) for _ in range(2)]
+        self.meta = [torch.empty((block, 3), dtype=torch.int32) for _ in range(2)]
         if pin:
             self.sq = [t.pin_memory() for t in self.sq]
             self.meta = [t.pin_memory() for t in self.meta]
@@ -134,7 +142,7 @@ class _HostLevels:
         nat._load(self.arange[:count])
         H, W = nat.maze_spec.shape
         lv, info = nat.levels, nat._info
-        sq = self.sq[buf][:count].numpy()
+        sq = self.sq[buf][:count, : H * W].numpy()
         np.bitwise_and(lv.color[:count].reshape(count, H * W), COLOR, out=sq)
         sq |= (lv.grid[:count].reshape(count, H * W) != 0).view(np.uint8) << 5
         n_dec = lv.n_decoys[:count]
@@ -142,9 +150,9 @@ class _HostLevels:
         if len(rows):
             d = lv.decoys[:count][rows, k]
             sq[rows, d[:, 0] * W + d[:, 1]] |= DECOY
+        sq[np.arange(count), lv.exit[:count, 0] * W + lv.exit[:count, 1]] |= EXIT
         meta = self.meta[buf][:count].numpy()
         meta[:, _START] = lv.start[:count, 0] * W + lv.start[:count, 1]
-        meta[:, _EXIT] = lv.exit[:count, 0] * W + lv.exit[:count, 1]
         meta[:, _OPT] = info["optimal_length"][:count]
         meta[:, _AMB] = info["ambiguous"][:count]
         return buf, pos, count
@@ -267,11 +275,12 @@ class TorchVecMazeEnv(_VectorBase):
         n, dev = self.num_envs, self.device
         H, W = self.maze_spec.shape
         zeros = torch.zeros
-        self._pool_sq = zeros((self.pool_size, H * W), dtype=torch.uint8, device=dev)
-        self._pool_meta = zeros((self.pool_size, 4), dtype=torch.int32, device=dev)
-        self._sq = zeros((n, H * W), dtype=torch.uint8, device=dev)
+        # Boards (uint8 squares, rows padded to 8 bytes): the pool's, and each env's as int64
+        # words (self._sq) with a byte view (self._sq8) for lookups and drawing.
+        self._pool_sq = zeros((self.pool_size, _padded(H * W)), dtype=torch.uint8, device=dev)
+        self._pool_meta = zeros((self.pool_size, 3), dtype=torch.int32, device=dev)
+        self._sq = zeros((n, _padded(H * W) // 8), dtype=torch.int64, device=dev)
         self._pos = zeros(n, dtype=torch.int64, device=dev)  # agent, flat square index
-        self._exit = zeros(n, dtype=torch.int64, device=dev)
         self._seen = zeros(n, dtype=torch.int64, device=dev)
         self._pending = zeros(n, dtype=torch.bool, device=dev)
         self._info = {k: zeros(n, dtype=_TORCH_DTYPES[k], device=dev) for k in INFO_KEYS}
@@ -287,9 +296,6 @@ class TorchVecMazeEnv(_VectorBase):
         self._base = torch.tensor(
             np.float32(0.0) - np.float32(self.step_penalty), dtype=torch.float32, device=dev
         )
-        P = len(self.maze_spec.palette)
-        self._codes = torch.arange(1, P + 1, dtype=torch.uint8, device=dev).view(1, P, 1)
-        self._squares = torch.arange(H * W, dtype=torch.int64, device=dev).view(1, H * W)
         plane = self.single_obs_shape[0] * H * W
         self._agent_at = torch.arange(n, dtype=torch.int64, device=dev) * plane + H * W
         self._reads: list[torch.Tensor] = [torch.zeros((), dtype=torch.int64) for _ in range(8)]
@@ -437,34 +443,41 @@ class TorchVecMazeEnv(_VectorBase):
         self._top_up()
 
     # -- one step's tensor work ------------------------------------------------------------
-    def _render(self, sq: torch.Tensor, exit_: torch.Tensor) -> torch.Tensor:
-        """uint8 [N, C, H·W]: symbolic planes of boards sq [N, H·W] without the agent."""
-        n, HW = sq.shape
+    def _render(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, C, H, W]: the symbolic planes of boards sq (int64 words of the padded
+        uint8 [N, H·W] boards), agent at pos [N].
+
+        Outputs are fresh tensors, so a step writes a whole observation anyway: drawing it
+        from the boards (P + 3 elementwise passes) costs no more than copying the last one
+        and updating the two squares the agent left and entered."""
+        n, HW = sq.shape[0], self.maze_spec.shape[0] * self.maze_spec.shape[1]
+        sq = sq.view(torch.uint8)[:, :HW]
         C, P = self.single_obs_shape[0], len(self.maze_spec.palette)
         out = torch.empty((n, C, HW), dtype=torch.uint8, device=self.device)
-        torch.bitwise_right_shift(sq, 5, out=out[:, 0])
+        torch.ne(sq & WALL, 0, out=out[:, 0])
         out[:, 1] = 0
         if self.hide_colors:
             out[:, 2 : 2 + P] = 0
         else:
-            torch.eq((sq & COLOR).unsqueeze(1), self._codes, out=out[:, 2 : 2 + P])
+            color = sq & COLOR
+            for c in range(1, P + 1):
+                torch.eq(color, c, out=out[:, 1 + c])
         if self.reveal_exit:
-            torch.eq(self._squares, exit_.unsqueeze(1), out=out[:, -1])
-        return out
+            torch.ne(sq & EXIT, 0, out=out[:, -1])
+        out.view(-1)[self._agent_at + pos] = 1
+        return out.view(n, *self.single_obs_shape)
 
-    def _load(self, res: torch.Tensor, info: dict[str, torch.Tensor], obs: torch.Tensor) -> None:
-        """Envs of mask ``res`` [N] start the next levels of the stream, in env order.
-        Updates the state and ``info`` (the dict); draws the new boards, agent at the start,
-        into ``obs`` (a tensor the caller owns, agent plane already up to date)."""
+    def _load(self, res: torch.Tensor, info: dict[str, torch.Tensor]) -> None:
+        """Envs of mask ``res`` [N] start the next levels of the stream, in env order:
+        updates the state and ``info`` (the dict)."""
         k = self._k + torch.cumsum(res, 0) - 1
         self._k = self._k + res.sum()
         R = self.pool_size
         slot = torch.remainder(k, R)
-        meta = self._pool_meta[slot]
-        col = res.unsqueeze(1)
-        self._sq = torch.where(col, self._pool_sq[slot], self._sq)
-        self._exit = torch.where(res, meta[:, _EXIT].long(), self._exit)
-        start = meta[:, _START].long()
+        meta = torch.index_select(self._pool_meta, 0, slot)
+        fresh = torch.index_select(self._pool_sq.view(torch.int64), 0, slot)
+        self._sq = torch.where(res.unsqueeze(1), fresh, self._sq)
+        self._pos = torch.where(res, meta[:, _START].long(), self._pos)
         ids = self.first_id + (k if self.num_levels is None else torch.remainder(k, R))
         zero = torch.zeros((), dtype=torch.int64, device=self.device)
         info["level_id"] = torch.where(res, ids, info["level_id"])
@@ -477,15 +490,6 @@ class TorchVecMazeEnv(_VectorBase):
         info["episode_length"] = torch.where(res, zero.int(), info["episode_length"])
         self._seen = torch.where(res, zero, self._seen)
         self._pending = self._pending & ~res
-        fresh = self._render(self._sq, self._exit).view(obs.shape)
-        torch.where(res.view(-1, 1, 1, 1), fresh, obs, out=obs)
-        self._pos = torch.where(res, start, self._pos)
-        obs.view(-1)[self._agent_at + self._pos] = 1  # fresh boards have no agent yet
-
-    def _move_agent(self, obs: torch.Tensor, old: torch.Tensor, new: torch.Tensor) -> None:
-        flat = obs.view(-1)
-        flat[self._agent_at + old] = 0
-        flat[self._agent_at + new] = 1
 
     # -- the API ---------------------------------------------------------------------------
     @property
@@ -510,10 +514,9 @@ class TorchVecMazeEnv(_VectorBase):
             res = self._check_tensor("options['reset_mask']", mask, (torch.bool,), "bool")
         self._ensure(self.num_envs)
         info = dict(self._info)
-        obs = self.obs.clone()
-        self._load(res, info, obs)
+        self._load(res, info)
         self._consumed(self.num_envs)
-        self.obs, self._info = obs, info
+        self.obs, self._info = self._render(self._sq, self._pos), info
         self.rewards = torch.where(res, 0.0, self.rewards)
         self.terminations = self.terminations & ~res
         self.truncations = self.truncations & ~res
@@ -594,11 +597,11 @@ class TorchVecMazeEnv(_VectorBase):
         nc = pos - r * W + self._dcol[a]
         inside = (nr >= 0) & (nr < H) & (nc >= 0) & (nc < W)
         t = nr.clamp(0, H - 1) * W + nc.clamp(0, W - 1)
-        st = self._sq.gather(1, t.unsqueeze(1)).squeeze(1)
+        st = self._sq.view(torch.uint8).gather(1, t.unsqueeze(1)).squeeze(1)
         open_ = act & inside & ((st & WALL) == 0)
         new = torch.where(open_, t, pos)
         # enter
-        is_exit = open_ & (t == self._exit)
+        is_exit = open_ & ((st & EXIT) != 0)
         code = (st & COLOR).long()
         bit = torch.bitwise_left_shift(torch.ones_like(code), code)
         colored = (code >= 1) & (code <= len(self.maze_spec.palette))
@@ -623,18 +626,16 @@ class TorchVecMazeEnv(_VectorBase):
         )
         truncated = act & ~terminated & (info["episode_length"] >= self.max_steps)
         ended = terminated | truncated
-        obs = self.obs.clone()
-        self._move_agent(obs, pos, new)
         self._pos = new
         out_info: dict[str, Any]
         if mode == _NEXT_STEP:
             self._pending = ended
-            self._load(pending, info, obs)
+            self._load(pending, info)
             self._consumed(self.num_envs)
             out_info = dict(info)
         elif mode == _SAME_STEP:
-            final_obs, final_info = obs.clone(), dict(info)
-            self._load(ended, info, obs)
+            final_obs, final_info = self._render(self._sq, new), dict(info)
+            self._load(ended, info)
             self._consumed(self.num_envs)
             out_info = dict(info)
             out_info.update(
@@ -643,6 +644,7 @@ class TorchVecMazeEnv(_VectorBase):
         else:
             self._pending = pending | ended
             out_info = dict(info)
+        obs = self._render(self._sq, self._pos)
         self.obs, self._info = obs, info
         self.rewards, self.terminations, self.truncations = reward, terminated, truncated
         return obs, reward, terminated, truncated, out_info
