@@ -322,6 +322,8 @@ class TorchVecMazeEnv(_VectorBase):
         if future is not None:
             future.result()
         self._host.native.seed = self.seed
+        if self._cuda:  # uploads on the side stream must not race queued reads of the pool
+            self._side.wait_stream(torch.cuda.current_stream(self.device))
         self._k.zero_()
         self._filled = 0  # positions 0 .. _filled-1 were uploaded
         self._k_lo = 0  # a position below it is consumed: the counter, as last read
@@ -384,7 +386,7 @@ class TorchVecMazeEnv(_VectorBase):
         """Takes in the counter reads that have arrived (without waiting)."""
         while self._inflight:
             value, event, bound, call = self._inflight[0]
-            ready = event.query() if event is not None else self._calls - call >= self._min_lag
+            ready = self._calls - call >= self._min_lag and (event is None or event.query())
             if not ready:
                 break
             self._inflight.popleft()
@@ -451,10 +453,11 @@ class TorchVecMazeEnv(_VectorBase):
         from the boards (P + 3 elementwise passes) costs no more than copying the last one
         and updating the two squares the agent left and entered."""
         n, HW = sq.shape[0], self.maze_spec.shape[0] * self.maze_spec.shape[1]
-        sq = sq.view(torch.uint8)[:, :HW]
+        sq = sq.view(torch.uint8)[:, :HW].contiguous()  # ops on padded rows don't vectorise
         C, P = self.single_obs_shape[0], len(self.maze_spec.palette)
         out = torch.empty((n, C, HW), dtype=torch.uint8, device=self.device)
-        torch.ne(sq & WALL, 0, out=out[:, 0])
+        torch.bitwise_and(sq, WALL, out=out[:, 0])  # uint8 in and out: no bool casts
+        out[:, 0] >>= 5
         out[:, 1] = 0
         if self.hide_colors:
             out[:, 2 : 2 + P] = 0
@@ -463,7 +466,8 @@ class TorchVecMazeEnv(_VectorBase):
             for c in range(1, P + 1):
                 torch.eq(color, c, out=out[:, 1 + c])
         if self.reveal_exit:
-            torch.ne(sq & EXIT, 0, out=out[:, -1])
+            torch.bitwise_and(sq, EXIT, out=out[:, -1])
+            out[:, -1] >>= 6
         out.view(-1)[self._agent_at + pos] = 1
         return out.view(n, *self.single_obs_shape)
 
