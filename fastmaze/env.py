@@ -6,6 +6,7 @@ Gymnasium is optional: without it `VecMazeEnv` still works (it then has no space
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ except ImportError:  # gymnasium is optional
 
 OBS_KINDS = ("symbolic", "rgb", "egocentric")
 AUTORESET_MODES = ("next_step", "same_step", "disabled")  # codes 0, 1, 2 in csrc/step.h
-BACKENDS = ("native",)
+BACKENDS = ("native", "torch")  # "torch": fastmaze.torch_env.TorchVecMazeEnv
 ENV_ID = "fastmaze/Maze-v0"
 INFO_KEYS = (
     "reached_exit",
@@ -82,6 +83,12 @@ class VecMazeEnv(_VectorBase):
     increasing env index. So the first reset plays ids first_id .. first_id+num_envs-1 on
     envs 0 .. num_envs-1, and the ids played are first_id, first_id+1, ... with no gaps or
     repeats. ``reset(seed=s)`` restarts the stream: seed := s, next_id := first_id.
+    ``num_levels=K`` (Procgen-style finite training set): the k-th reset since the start (or
+    the last ``reset(seed=...)``) plays id first_id + (k mod K) instead of first_id + k.
+
+    **Backends.** ``backend="native"`` (this class) steps in C on numpy arrays;
+    ``backend="torch"`` returns a `fastmaze.torch_env.TorchVecMazeEnv` instead (same
+    semantics, torch tensors on ``device``; torch is imported only then).
 
     **Step.** ``actions``: integer [num_envs], 0 up, 1 right, 2 down, 3 left (row -1, col +1,
     row +1, col -1); a move into a wall leaves the agent in place. The reward of a step is,
@@ -122,6 +129,18 @@ class VecMazeEnv(_VectorBase):
     the agent left and entered (egocentric: the window), a reset rewrites that env's board.
     """
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """``backend="torch"`` (4th positional or keyword) builds the torch backend."""
+        backend = args[4] if len(args) > 4 else kwargs.get("backend", "native")
+        if cls is VecMazeEnv and backend == "torch":
+            from fastmaze.torch_env import TorchVecMazeEnv
+
+            if len(args) > 4:
+                args = args[:4] + args[5:]
+            kwargs.pop("backend", None)
+            return TorchVecMazeEnv(*args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         spec: AnySpec | None = None,
@@ -131,6 +150,8 @@ class VecMazeEnv(_VectorBase):
         backend: str = "native",
         *,
         first_id: int = 0,
+        num_levels: int | None = None,
+        device: Any = None,
         autoreset_mode: Any = "next_step",
         max_steps: int | None = None,
         step_penalty: float = 0.0,
@@ -148,6 +169,11 @@ class VecMazeEnv(_VectorBase):
             raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
         if backend not in BACKENDS:
             raise ValueError(f"backend: {backend!r}; available: {', '.join(BACKENDS)}")
+        if device is not None and str(device) != "cpu":
+            raise ValueError(
+                f"device: {device!r}; the native backend runs on the CPU "
+                "(use backend='torch' for another device)"
+            )
         if obs not in OBS_KINDS:
             raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
         n = _check_int("num_envs", num_envs, 1, 2**31 - 1)
@@ -156,6 +182,9 @@ class VecMazeEnv(_VectorBase):
         self.num_envs = n
         self.seed = _check_int("seed", seed, 0, 2**64 - 1)
         self.first_id = _check_int("first_id", first_id, 0, 2**62)
+        self.num_levels = (
+            None if num_levels is None else _check_int("num_levels", num_levels, 1, 2**62)
+        )
         self.obs_kind = obs
         self.autoreset = _autoreset_mode(autoreset_mode)
         self.max_steps = _check_int(
@@ -171,7 +200,7 @@ class VecMazeEnv(_VectorBase):
         self.copy = _flag("copy", copy)
         self.proxy = self._proxy(proxy_reward)
         self._params, self._mixture = _components(spec)
-        self._next_id = self.first_id
+        self._next_id = self.first_id  # first_id + resets so far (before num_levels wraps)
         self._allocate()
         self._setup_gym()
 
@@ -281,27 +310,37 @@ class VecMazeEnv(_VectorBase):
     @property
     def next_id(self) -> int:
         """The id the next reset of an env will play."""
-        return self._next_id
+        if self.num_levels is None:
+            return self._next_id
+        return self.first_id + (self._next_id - self.first_id) % self.num_levels
 
     def _load(self, idx: np.ndarray) -> None:
         """Envs idx (ascending) start the next len(idx) levels of the stream."""
         m = len(idx)
         s = self._staging
-        _core.generate_into(
-            self._params,
-            self._mixture,
-            self.seed,
-            self._next_id,
-            s.grid[:m],
-            s.color[:m],
-            s.start[:m],
-            s.exit[:m],
-            s.decoys[:m],
-            s.n_decoys[:m],
-            s.component[:m],
-            self.num_threads if m >= 512 else 1,  # a team costs more than a few levels
-        )
         ids = np.add(self._arange[:m], self._next_id, out=s.ids[:m])
+        runs = [(0, m)]
+        if self.num_levels is not None:  # ids wrap: one core call per contiguous run
+            np.subtract(ids, self.first_id, out=ids)
+            np.remainder(ids, self.num_levels, out=ids)
+            np.add(ids, self.first_id, out=ids)
+            cuts = [0, *(np.flatnonzero(np.diff(ids) != 1) + 1).tolist(), m]
+            runs = list(itertools.pairwise(cuts))
+        for lo, hi in runs:
+            _core.generate_into(
+                self._params,
+                self._mixture,
+                self.seed,
+                int(ids[lo]),
+                s.grid[lo:hi],
+                s.color[lo:hi],
+                s.start[lo:hi],
+                s.exit[lo:hi],
+                s.decoys[lo:hi],
+                s.n_decoys[lo:hi],
+                s.component[lo:hi],
+                self.num_threads if m >= 512 else 1,  # a team costs more than a few levels
+            )
         self._next_id += m
         self._core.load(self._staging_arrays, ids, idx)
 

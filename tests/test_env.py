@@ -228,7 +228,7 @@ def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="obs"):
         VecMazeEnv(SPEC, 2, obs="pixels")
     with pytest.raises(ValueError, match="backend"):
-        VecMazeEnv(SPEC, 2, backend="torch")
+        VecMazeEnv(SPEC, 2, backend="jax")
     with pytest.raises(ValueError, match="autoreset_mode"):
         VecMazeEnv(SPEC, 2, autoreset_mode="sometimes")
     with pytest.raises(ValueError, match="num_envs"):

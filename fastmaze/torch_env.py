@@ -1,0 +1,667 @@
+"""The torch backend of `fastmaze.VecMazeEnv`: every env's state on a torch device, a step
+made of a fixed number of tensor operations (no Python loop over envs, no host sync).
+
+Build it with ``VecMazeEnv(spec, n, backend="torch", device="cuda")`` (or this class). The
+semantics (rules, rewards, flags, info, level ids, auto-reset modes) are those of the native
+`VecMazeEnv`, documented there once; a test steps both and compares every byte.
+
+**Level pool.** Levels are generated on the host by the compiled core (through a native
+`VecMazeEnv` used as a level factory: `_core.generate_into`, and its C BFS for
+``optimal_length`` / ``ambiguous``), packed into (pinned, with CUDA) host buffers and copied
+to a pool on the device: a ring of ``pool_size`` slots, refilled in blocks of ``block_size``
+levels. Stream position k (the k-th reset since the stream (re)started) lives in slot
+k mod pool_size. A background thread generates the next block into the other of two host
+buffers while the device consumes the pool (double buffering); the copy runs with
+``non_blocking=True`` on a side CUDA stream, and the step's stream waits on it.
+
+The device keeps the reset counter k (a tensor); a step's resets take positions
+k + cumsum(reset mask) - 1 (envs in increasing index), as the native backend does. The host
+knows k only with a lag (a non-blocking copy read when its CUDA event completes) and bounds
+it from above by adding num_envs per call since. **Refill rule:** before a call that may
+reset up to num_envs envs, the pool must hold every position up to that bound; the host
+uploads blocks whose slots are free (all their former positions below the known k). If the
+bound outruns what can be uploaded (the device is many calls ahead of the last counter read
+the host has seen, so it cannot tell which slots were consumed), the host reads k
+synchronously (one device sync) and refills. Levels are never wrong: a slot is overwritten
+only once its position is known to be consumed, and a position is played only after it was
+uploaded. The defaults (pool_size = max(4·num_envs, 65,536), block_size ≤ pool_size/4)
+keep that sync rare. With ``num_levels=K`` the pool holds the K levels of the training
+set, uploaded once per stream start; position k plays slot k mod K, id first_id + k mod K.
+
+**Invalid actions.** ``step`` checks the shape, dtype and device of ``actions`` (no sync).
+Values outside 0..3 are not checked on the hot path: they are clamped into 0..3 and recorded
+in a device flag; `check()` syncs and raises ValueError if any were seen (and for a step of
+an ended env in ``autoreset_mode="disabled"``, which then leaves that env in place, reward
+0, both flags False). ``debug=True`` checks both at every step, with a sync, and raises
+before stepping, as the native backend does.
+
+**Outputs** are fresh tensors each call (never overwritten later), on the env's device:
+obs uint8 [N, C, H, W], reward float32 [N], terminated / truncated bool [N], info of
+tensors [N] (dtypes as the native info; ``same_step`` adds final_obs / final_info and their
+masks). Only ``obs="symbolic"`` is implemented so far.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections import deque
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+from fastmaze.env import (
+    AUTORESET_MODES,
+    INFO_KEYS,
+    OBS_KINDS,
+    AutoresetMode,
+    VecMazeEnv,
+    _autoreset_mode,
+    _flag,
+    _VectorBase,
+    gym,
+)
+from fastmaze.levels import _check_int, default_threads
+from fastmaze.spec import AnySpec, MazeSpec, Mixture
+
+# A square of a level on the device, one uint8: colour code | DECOY | WALL | EXIT.
+COLOR, DECOY, WALL, EXIT = 15, 16, 32, 64
+# meta columns of a level: start (flat square index), optimal_length, ambiguous.
+_START, _OPT, _AMB = range(3)
+
+
+def _padded(squares: int) -> int:
+    """Bytes of one board row on the device: H·W rounded up to 8, so that whole boards are
+    gathered and selected as int64 words (several times faster than bytes on the CPU)."""
+    return -(-squares // 8) * 8
+
+
+_NEXT_STEP, _SAME_STEP, _DISABLED = range(3)
+_BAD_ACTION, _ENDED_STEPPED = 1, 2
+
+_TORCH_DTYPES = {
+    "reached_exit": torch.bool,
+    "reached_decoy": torch.bool,
+    "decoy_color": torch.uint8,
+    "episode_return": torch.float32,
+    "episode_length": torch.int32,
+    "level_id": torch.int64,
+    "optimal_length": torch.int32,
+    "ambiguous": torch.bool,
+}
+
+
+def _device(device: Any) -> torch.device:
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device: {device!r} is not a torch device ({err})") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device: {device!r}, but CUDA is not available here")
+        if dev.index is None:
+            dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
+
+
+class _HostLevels:
+    """Host side of the pool: generates blocks of levels with their oracles into two
+    (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time."""
+
+    def __init__(self, env: TorchVecMazeEnv, block: int, pin: bool) -> None:
+        self.env = env
+        H, W = env.maze_spec.shape
+        # The native env is the level factory: its _load generates ids (wrapping for
+        # num_levels) with the compiled core and computes the BFS oracles in C. An
+        # egocentric window of radius 0 makes the observation it also draws one square.
+        self.native = VecMazeEnv(
+            env.maze_spec,
+            block,
+            env.seed,
+            obs="egocentric",
+            radius=0,
+            first_id=env.first_id,
+            num_levels=env.num_levels,
+            num_threads=env.num_threads,
+        )
+        self.arange = np.arange(block, dtype=np.int64)
+        self.sq = [torch.zeros((block, _padded(H * W)), dtype=torch.uint8) for _ in range(2)]
+        self.meta = [torch.empty((block, 3), dtype=torch.int32) for _ in range(2)]
+        if pin:
+            self.sq = [t.pin_memory() for t in self.sq]
+            self.meta = [t.pin_memory() for t in self.meta]
+        self.copied: list[Any] = [None, None]  # CUDA event: the buffer's last upload is done
+
+    def produce(self, buf: int, pos: int, count: int) -> tuple[int, int, int]:
+        """Fills buffer ``buf`` with stream positions pos .. pos+count-1 (worker thread)."""
+        if self.copied[buf] is not None:
+            self.copied[buf].synchronize()
+        nat = self.native
+        nat._next_id = nat.first_id + pos
+        nat._load(self.arange[:count])
+        H, W = nat.maze_spec.shape
+        lv, info = nat.levels, nat._info
+        sq = self.sq[buf][:count, : H * W].numpy()
+        np.bitwise_and(lv.color[:count].reshape(count, H * W), COLOR, out=sq)
+        sq |= (lv.grid[:count].reshape(count, H * W) != 0).view(np.uint8) << 5
+        n_dec = lv.n_decoys[:count]
+        rows, k = np.nonzero(np.arange(lv.decoys.shape[1]) < n_dec[:, None])
+        if len(rows):
+            d = lv.decoys[:count][rows, k]
+            sq[rows, d[:, 0] * W + d[:, 1]] |= DECOY
+        sq[np.arange(count), lv.exit[:count, 0] * W + lv.exit[:count, 1]] |= EXIT
+        meta = self.meta[buf][:count].numpy()
+        meta[:, _START] = lv.start[:count, 0] * W + lv.start[:count, 1]
+        meta[:, _OPT] = info["optimal_length"][:count]
+        meta[:, _AMB] = info["ambiguous"][:count]
+        return buf, pos, count
+
+
+class TorchVecMazeEnv(_VectorBase):
+    """``num_envs`` maze envs stepped with torch tensor operations on ``device``.
+
+    Same arguments and semantics as `fastmaze.VecMazeEnv` (see its docstring), plus:
+    ``device`` (default "cuda" if available, else "cpu"), ``pool_size`` / ``block_size``
+    (the device level pool and its refill unit, in levels; module docstring), ``debug``
+    (check action values and disabled-mode misuse at every step, with a host sync).
+    ``num_threads``: host threads generating levels. ``copy`` is accepted for compatibility:
+    outputs are always fresh tensors.
+    """
+
+    def __init__(
+        self,
+        spec: AnySpec | None = None,
+        num_envs: int = 1,
+        seed: int = 0,
+        obs: str = "symbolic",
+        *,
+        device: Any = None,
+        first_id: int = 0,
+        num_levels: int | None = None,
+        autoreset_mode: Any = "next_step",
+        max_steps: int | None = None,
+        step_penalty: float = 0.0,
+        proxy_reward: Mapping[str, float] | None = None,
+        terminate_on_decoy: bool = False,
+        reveal_exit: bool = False,
+        hide_colors: bool = False,
+        pixels: int = 8,
+        radius: int = 2,
+        num_threads: int | None = None,
+        copy: bool = False,
+        pool_size: int | None = None,
+        block_size: int | None = None,
+        debug: bool = False,
+    ) -> None:
+        spec = MazeSpec() if spec is None else spec
+        if not isinstance(spec, (MazeSpec, Mixture)):
+            raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
+        if obs not in OBS_KINDS:
+            raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
+        if obs != "symbolic":
+            raise ValueError(f"obs: {obs!r} is not implemented by the torch backend yet")
+        if len(spec.palette) > COLOR:
+            raise ValueError(f"spec: the torch backend supports at most {COLOR} colours")
+        self.device = _device(
+            ("cuda" if torch.cuda.is_available() else "cpu") if device is None else device
+        )
+        n = _check_int("num_envs", num_envs, 1, 2**31 - 1)
+        H, W = spec.shape
+        self.maze_spec = spec
+        self.num_envs = n
+        self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+        self.first_id = _check_int("first_id", first_id, 0, 2**62)
+        self.num_levels = (
+            None if num_levels is None else _check_int("num_levels", num_levels, 1, 2**62)
+        )
+        self.obs_kind = obs
+        self.autoreset = _autoreset_mode(autoreset_mode)
+        self.max_steps = _check_int(
+            "max_steps", 4 * H * W if max_steps is None else max_steps, 1, 2**31 - 1
+        )
+        self.step_penalty = float(step_penalty)
+        self.terminate_on_decoy = _flag("terminate_on_decoy", terminate_on_decoy)
+        self.reveal_exit = _flag("reveal_exit", reveal_exit)
+        self.hide_colors = _flag("hide_colors", hide_colors)
+        self.pixels = _check_int("pixels", pixels, 1, 256)
+        self.radius = _check_int("radius", radius, 0, 1024)
+        self.num_threads = _check_int("num_threads", num_threads or default_threads(), 1, 4096)
+        self.copy = _flag("copy", copy)
+        self.debug = _flag("debug", debug)
+        self._sizes(pool_size, block_size)
+        # The native constructor validates proxy_reward and builds the table by colour code.
+        self._proxy_np = VecMazeEnv._proxy(self, proxy_reward)  # validates proxy_reward
+        self._host = _HostLevels(self, self.block_size, self.device.type == "cuda")
+        self._allocate()
+        self._setup_gym()
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, "fastmaze-levels")
+        self._cuda = self.device.type == "cuda"
+        self._side = torch.cuda.Stream(self.device) if self._cuda else None
+        self.sync_refills = 0  # times the refill rule had to read the counter synchronously
+        self._min_lag = 0  # tests: counter reads become visible only this many calls later
+        self._restart()
+
+    # -- construction ----------------------------------------------------------------------
+    def _sizes(self, pool_size: int | None, block_size: int | None) -> None:
+        n = self.num_envs
+        if self.num_levels is not None:
+            self.pool_size = self.num_levels
+            default_block = min(self.num_levels, 65536)
+        else:
+            self.pool_size = (
+                max(4 * n, 65536)
+                if pool_size is None
+                else _check_int("pool_size", pool_size, 2, 2**40)
+            )
+            default_block = max(1, min(max(4096, n), self.pool_size // 4))
+        self.block_size = (
+            default_block
+            if block_size is None
+            else _check_int("block_size", block_size, 1, self.pool_size)
+        )
+        if self.num_levels is None and self.pool_size < n + self.block_size:
+            raise ValueError(
+                f"pool_size: {self.pool_size} levels; the streaming pool needs at least "
+                f"num_envs + block_size = {n} + {self.block_size}"
+            )
+
+    @property
+    def single_obs_shape(self) -> tuple[int, int, int]:
+        H, W = self.maze_spec.shape
+        return (2 + len(self.maze_spec.palette) + self.reveal_exit, H, W)
+
+    def _allocate(self) -> None:
+        n, dev = self.num_envs, self.device
+        H, W = self.maze_spec.shape
+        zeros = torch.zeros
+        # Boards (uint8 squares, rows padded to 8 bytes): the pool's, and each env's as int64
+        # words (self._sq) with a byte view (self._sq8) for lookups and drawing.
+        self._pool_sq = zeros((self.pool_size, _padded(H * W)), dtype=torch.uint8, device=dev)
+        self._pool_meta = zeros((self.pool_size, 3), dtype=torch.int32, device=dev)
+        self._sq = zeros((n, _padded(H * W) // 8), dtype=torch.int64, device=dev)
+        self._pos = zeros(n, dtype=torch.int64, device=dev)  # agent, flat square index
+        self._seen = zeros(n, dtype=torch.int64, device=dev)
+        self._pending = zeros(n, dtype=torch.bool, device=dev)
+        self._info = {k: zeros(n, dtype=_TORCH_DTYPES[k], device=dev) for k in INFO_KEYS}
+        self.obs = zeros((n, *self.single_obs_shape), dtype=torch.uint8, device=dev)
+        self.rewards = zeros(n, dtype=torch.float32, device=dev)
+        self.terminations = zeros(n, dtype=torch.bool, device=dev)
+        self.truncations = zeros(n, dtype=torch.bool, device=dev)
+        self._k = zeros((), dtype=torch.int64, device=dev)  # resets since the stream start
+        self._errors = zeros((), dtype=torch.int64, device=dev)
+        self._drow = torch.tensor([-1, 0, 1, 0], dtype=torch.int64, device=dev)
+        self._dcol = torch.tensor([0, 1, 0, -1], dtype=torch.int64, device=dev)
+        self._proxy = torch.from_numpy(self._proxy_np).to(dev)
+        self._base = torch.tensor(
+            np.float32(0.0) - np.float32(self.step_penalty), dtype=torch.float32, device=dev
+        )
+        plane = self.single_obs_shape[0] * H * W
+        self._agent_at = torch.arange(n, dtype=torch.int64, device=dev) * plane + H * W
+        self._reads: list[torch.Tensor] = [torch.zeros((), dtype=torch.int64) for _ in range(8)]
+        if self.device.type == "cuda":
+            self._reads = [t.pin_memory() for t in self._reads]
+
+    def _setup_gym(self) -> None:
+        if gym is None:
+            self.metadata = {"autoreset_mode": AUTORESET_MODES[self.autoreset]}
+            return
+        from gymnasium.vector.utils import batch_space
+
+        self.single_observation_space = gym.spaces.Box(0, 1, self.single_obs_shape, np.uint8)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.single_action_space = gym.spaces.Discrete(4)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        mode = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
+        self.metadata = {"autoreset_mode": mode[self.autoreset], "render_modes": []}
+
+    # -- the level pool --------------------------------------------------------------------
+    def _restart(self) -> None:
+        """(Re)starts the stream at position 0 (first_id) with ``self.seed``."""
+        future = getattr(self, "_future", None)
+        if future is not None:
+            future.result()
+        self._host.native.seed = self.seed
+        if self._cuda:  # uploads on the side stream must not race queued reads of the pool
+            self._side.wait_stream(torch.cuda.current_stream(self.device))
+        self._k.zero_()
+        self._filled = 0  # positions 0 .. _filled-1 were uploaded
+        self._k_lo = 0  # a position below it is consumed: the counter, as last read
+        self._calls = 0  # consuming calls since the start
+        self._bound = 0  # sum of num_envs over those calls: k <= _k_lo + _bound - _bound_lo
+        self._bound_lo = 0
+        self._inflight: deque = deque()  # (read buffer, CUDA event, _bound at read, call)
+        self._buf = 0
+        self._future = None
+        if self.num_levels is not None:
+            while self._filled < self.num_levels:
+                self._upload(self._produce_now())
+        else:
+            self._prefetch()
+
+    def _next_count(self) -> int:
+        if self.num_levels is not None:
+            return min(self.block_size, self.num_levels - self._filled)
+        return self.block_size
+
+    def _produce_now(self) -> tuple[int, int, int]:
+        return self._host.produce(self._buf, self._filled, self._next_count())
+
+    def _prefetch(self) -> None:
+        """Starts generating the next block in the background (streaming pool only)."""
+        if self.num_levels is None and self._future is None:
+            self._future = self._executor.submit(
+                self._host.produce, self._buf, self._filled, self._next_count()
+            )
+
+    def _upload(self, block: tuple[int, int, int]) -> None:
+        """Copies a produced block into its ring slots (side stream with CUDA)."""
+        buf, pos, count = block
+        assert pos == self._filled
+        R = self.pool_size
+        parts = []
+        lo = pos % R
+        first = min(count, R - lo)
+        parts.append((lo, 0, first))
+        if first < count:
+            parts.append((0, first, count - first))
+        sq, meta = self._host.sq[buf], self._host.meta[buf]
+        if self._cuda:
+            with torch.cuda.stream(self._side):
+                for slot, off, m in parts:
+                    self._pool_sq[slot : slot + m].copy_(sq[off : off + m], non_blocking=True)
+                    self._pool_meta[slot : slot + m].copy_(meta[off : off + m], non_blocking=True)
+                event = torch.cuda.Event()
+                event.record(self._side)
+            torch.cuda.current_stream(self.device).wait_event(event)
+            self._host.copied[buf] = event
+        else:
+            for slot, off, m in parts:
+                self._pool_sq[slot : slot + m].copy_(sq[off : off + m])
+                self._pool_meta[slot : slot + m].copy_(meta[off : off + m])
+        self._filled += count
+        self._buf = 1 - buf
+
+    def _poll(self) -> None:
+        """Takes in the counter reads that have arrived (without waiting)."""
+        while self._inflight:
+            value, event, bound, call = self._inflight[0]
+            ready = self._calls - call >= self._min_lag and (event is None or event.query())
+            if not ready:
+                break
+            self._inflight.popleft()
+            self._k_lo, self._bound_lo = int(value), bound
+
+    def _read_counter(self) -> None:
+        """Queues a non-blocking copy of the counter to the host."""
+        if len(self._inflight) == len(self._reads):
+            return
+        value = self._reads[self._calls % len(self._reads)]
+        value.copy_(self._k, non_blocking=self._cuda)
+        event = None
+        if self._cuda:
+            event = torch.cuda.Event()
+            event.record(torch.cuda.current_stream(self.device))
+        self._inflight.append((value, event, self._bound, self._calls))
+
+    def _room(self) -> bool:
+        """Whether the next block's slots only held positions known to be consumed."""
+        return self._filled + self._next_count() <= self._k_lo + self.pool_size
+
+    def _ensure(self, resets: int) -> None:
+        """Makes the pool hold every position a call resetting up to ``resets`` envs may
+        take (the refill rule of the module docstring)."""
+        if self.num_levels is not None:
+            return
+        self._poll()
+        need = self._k_lo + (self._bound - self._bound_lo) + resets
+        while self._filled < need:
+            if not self._room():  # the host cannot tell which slots are free: sync once
+                self.sync_refills += 1
+                self._inflight.clear()
+                self._k_lo, self._bound_lo = int(self._k), self._bound
+                need = self._k_lo + resets
+                continue
+            block = self._future.result() if self._future is not None else self._produce_now()
+            self._future = None
+            self._upload(block)
+            self._prefetch()
+
+    def _top_up(self) -> None:
+        """After a call: uploads the prefetched block if it is ready and has room."""
+        if self.num_levels is not None:
+            return
+        self._poll()
+        while self._future is not None and self._future.done() and self._room():
+            block = self._future.result()
+            self._future = None
+            self._upload(block)
+            self._prefetch()
+
+    def _consumed(self, resets: int) -> None:
+        self._calls += 1
+        self._bound += resets
+        self._read_counter()
+        self._top_up()
+
+    # -- one step's tensor work ------------------------------------------------------------
+    def _render(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, C, H, W]: the symbolic planes of boards sq (int64 words of the padded
+        uint8 [N, H·W] boards), agent at pos [N].
+
+        Outputs are fresh tensors, so a step writes a whole observation anyway: drawing it
+        from the boards (P + 3 elementwise passes) costs no more than copying the last one
+        and updating the two squares the agent left and entered."""
+        n, HW = sq.shape[0], self.maze_spec.shape[0] * self.maze_spec.shape[1]
+        sq = sq.view(torch.uint8)[:, :HW].contiguous()  # ops on padded rows don't vectorise
+        C, P = self.single_obs_shape[0], len(self.maze_spec.palette)
+        out = torch.empty((n, C, HW), dtype=torch.uint8, device=self.device)
+        torch.bitwise_and(sq, WALL, out=out[:, 0])  # uint8 in and out: no bool casts
+        out[:, 0] >>= 5
+        out[:, 1] = 0
+        if self.hide_colors:
+            out[:, 2 : 2 + P] = 0
+        else:
+            color = sq & COLOR
+            for c in range(1, P + 1):
+                torch.eq(color, c, out=out[:, 1 + c])
+        if self.reveal_exit:
+            torch.bitwise_and(sq, EXIT, out=out[:, -1])
+            out[:, -1] >>= 6
+        out.view(-1)[self._agent_at + pos] = 1
+        return out.view(n, *self.single_obs_shape)
+
+    def _load(self, res: torch.Tensor, info: dict[str, torch.Tensor]) -> None:
+        """Envs of mask ``res`` [N] start the next levels of the stream, in env order:
+        updates the state and ``info`` (the dict)."""
+        k = self._k + torch.cumsum(res, 0) - 1
+        self._k = self._k + res.sum()
+        R = self.pool_size
+        slot = torch.remainder(k, R)
+        meta = torch.index_select(self._pool_meta, 0, slot)
+        fresh = torch.index_select(self._pool_sq.view(torch.int64), 0, slot)
+        self._sq = torch.where(res.unsqueeze(1), fresh, self._sq)
+        self._pos = torch.where(res, meta[:, _START].long(), self._pos)
+        ids = self.first_id + (k if self.num_levels is None else torch.remainder(k, R))
+        zero = torch.zeros((), dtype=torch.int64, device=self.device)
+        info["level_id"] = torch.where(res, ids, info["level_id"])
+        info["optimal_length"] = torch.where(res, meta[:, _OPT], info["optimal_length"])
+        info["ambiguous"] = torch.where(res, meta[:, _AMB] != 0, info["ambiguous"])
+        info["reached_exit"] = info["reached_exit"] & ~res
+        info["reached_decoy"] = info["reached_decoy"] & ~res
+        info["decoy_color"] = torch.where(res, zero.to(torch.uint8), info["decoy_color"])
+        info["episode_return"] = torch.where(res, zero.float(), info["episode_return"])
+        info["episode_length"] = torch.where(res, zero.int(), info["episode_length"])
+        self._seen = torch.where(res, zero, self._seen)
+        self._pending = self._pending & ~res
+
+    # -- the API ---------------------------------------------------------------------------
+    @property
+    def next_id(self) -> int:
+        """The id the next reset of an env will play (reads the device counter: a sync)."""
+        k = int(self._k)
+        return self.first_id + (k if self.num_levels is None else k % self.num_levels)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Starts new episodes: every env, or those of ``options["reset_mask"]`` (bool
+        tensor [num_envs] on the env's device). ``seed`` restarts the level stream.
+        Returns (obs, info)."""
+        if seed is not None:
+            self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+            self._restart()
+        mask = (options or {}).get("reset_mask")
+        if mask is None:
+            res = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+        else:
+            res = self._check_tensor("options['reset_mask']", mask, (torch.bool,), "bool")
+        self._ensure(self.num_envs)
+        info = dict(self._info)
+        self._load(res, info)
+        self._consumed(self.num_envs)
+        self.obs, self._info = self._render(self._sq, self._pos), info
+        self.rewards = torch.where(res, 0.0, self.rewards)
+        self.terminations = self.terminations & ~res
+        self.truncations = self.truncations & ~res
+        return self.obs, dict(self._info)
+
+    def _check_tensor(
+        self, what: str, value: Any, dtypes: tuple[torch.dtype, ...] | None, expected: str
+    ) -> torch.Tensor:
+        if not isinstance(value, torch.Tensor):
+            raise ValueError(
+                f"{what}: expected a torch tensor of {expected} [{self.num_envs}] on "
+                f"{self.device}, got {type(value).__name__}"
+            )
+        if tuple(value.shape) != (self.num_envs,):
+            raise ValueError(f"{what}: shape {tuple(value.shape)}, expected ({self.num_envs},)")
+        bad_dtype = (
+            value.dtype not in dtypes
+            if dtypes is not None
+            else (value.dtype == torch.bool or value.dtype.is_floating_point or value.is_complex())
+        )
+        if bad_dtype:
+            raise ValueError(f"{what}: dtype {value.dtype}, expected {expected}")
+        if value.device != self.device:
+            raise ValueError(
+                f"{what}: on device {value.device}, expected {self.device} (the env's device)"
+            )
+        return value
+
+    def _check_actions(self, actions: Any) -> torch.Tensor:
+        a = self._check_tensor("actions", actions, None, "an integer dtype").long()
+        bad = (a < 0) | (a > 3)
+        if self.debug and bool(bad.any()):
+            e = int(bad.int().argmax())
+            raise ValueError(
+                f"actions: {int(a[e])} at env {e}; expected 0 up, 1 right, 2 down, 3 left"
+            )
+        self._errors |= bad.any().long() * _BAD_ACTION
+        return a.clamp(0, 3)
+
+    def check(self) -> None:
+        """Raises ValueError if an action outside 0..3 was given, or an ended env was stepped
+        with autoreset disabled, since the last check (a device sync); clears the record."""
+        errors = int(self._errors)
+        self._errors.zero_()
+        if errors & _BAD_ACTION:
+            raise ValueError("actions: a value outside 0..3 was given (it was clamped)")
+        if errors & _ENDED_STEPPED:
+            raise ValueError(
+                "autoreset_mode='disabled': an ended env was stepped without "
+                "reset(options={'reset_mask': mask}) (it was left in place)"
+            )
+
+    def step(
+        self, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
+        """One step of every env. ``actions``: integer tensor [num_envs] on the env's device.
+        Returns (obs uint8 [N, C, H, W], reward float32 [N], terminated bool [N],
+        truncated bool [N], info dict of tensors [N]), fresh tensors on the device."""
+        a = self._check_actions(actions)
+        mode, W = self.autoreset, self.maze_spec.shape[1]
+        H = self.maze_spec.shape[0]
+        pending = self._pending
+        if mode == _DISABLED:
+            if self.debug and bool(pending.any()):
+                ended = torch.nonzero(pending)[:8, 0].tolist()
+                raise ValueError(
+                    f"autoreset_mode='disabled': envs {ended} ended; reset them with "
+                    "reset(options={'reset_mask': mask}) before stepping"
+                )
+            self._errors |= pending.any().long() * _ENDED_STEPPED
+        act = ~pending  # next_step: pending envs reset instead; disabled: they stay put
+        self._ensure(0 if mode == _DISABLED else self.num_envs)
+        info = dict(self._info)
+        # move
+        pos = self._pos
+        r = torch.div(pos, W, rounding_mode="floor")
+        nr = r + self._drow[a]
+        nc = pos - r * W + self._dcol[a]
+        inside = (nr >= 0) & (nr < H) & (nc >= 0) & (nc < W)
+        t = nr.clamp(0, H - 1) * W + nc.clamp(0, W - 1)
+        st = self._sq.view(torch.uint8).gather(1, t.unsqueeze(1)).squeeze(1)
+        open_ = act & inside & ((st & WALL) == 0)
+        new = torch.where(open_, t, pos)
+        # enter
+        is_exit = open_ & ((st & EXIT) != 0)
+        code = (st & COLOR).long()
+        bit = torch.bitwise_left_shift(torch.ones_like(code), code)
+        colored = (code >= 1) & (code <= len(self.maze_spec.palette))
+        first = open_ & ~is_exit & colored & ((self._seen & bit) == 0)
+        self._seen = torch.where(first, self._seen | bit, self._seen)
+        gain = torch.where(
+            is_exit,
+            1.0,
+            torch.where(first, self._proxy[code.clamp(max=len(self.maze_spec.palette))], 0.0),
+        )
+        decoy = open_ & ~is_exit & ((st & DECOY) != 0)
+        info["decoy_color"] = torch.where(
+            decoy & ~info["reached_decoy"], code.to(torch.uint8), info["decoy_color"]
+        )
+        info["reached_decoy"] = info["reached_decoy"] | decoy
+        info["reached_exit"] = info["reached_exit"] | is_exit
+        terminated = (is_exit | decoy) if self.terminate_on_decoy else is_exit
+        reward = torch.where(act, self._base + gain, 0.0)
+        info["episode_length"] = info["episode_length"] + act.int()
+        info["episode_return"] = torch.where(
+            act, info["episode_return"] + reward, info["episode_return"]
+        )
+        truncated = act & ~terminated & (info["episode_length"] >= self.max_steps)
+        ended = terminated | truncated
+        self._pos = new
+        out_info: dict[str, Any]
+        if mode == _NEXT_STEP:
+            self._pending = ended
+            self._load(pending, info)
+            self._consumed(self.num_envs)
+            out_info = dict(info)
+        elif mode == _SAME_STEP:
+            final_obs, final_info = self._render(self._sq, new), dict(info)
+            self._load(ended, info)
+            self._consumed(self.num_envs)
+            out_info = dict(info)
+            out_info.update(
+                final_obs=final_obs, _final_obs=ended, final_info=final_info, _final_info=ended
+            )
+        else:
+            self._pending = pending | ended
+            out_info = dict(info)
+        obs = self._render(self._sq, self._pos)
+        self.obs, self._info = obs, info
+        self.rewards, self.terminations, self.truncations = reward, terminated, truncated
+        return obs, reward, terminated, truncated, out_info
+
+    def close(self, **kwargs: Any) -> None:
+        """Stops the level thread."""
+        if getattr(self, "_executor", None) is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+        self.closed = True
+
+    def __repr__(self) -> str:
+        return (
+            f"TorchVecMazeEnv(num_envs={self.num_envs}, obs={self.obs_kind!r}, "
+            f"shape={self.maze_spec.shape}, device={str(self.device)!r}, "
+            f"autoreset={AUTORESET_MODES[self.autoreset]!r})"
+        )

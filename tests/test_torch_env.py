@@ -1,0 +1,281 @@
+"""The torch backend against the native one: same seed and actions, byte-equal observations,
+exact rewards, flags and info, in every autoreset mode; level pool refills; num_levels;
+validation of inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastmaze
+from fastmaze.env import INFO_KEYS, VecMazeEnv
+
+torch = pytest.importorskip("torch")
+gym = pytest.importorskip("gymnasium")
+
+from fastmaze.torch_env import TorchVecMazeEnv  # noqa: E402
+
+SPEC = fastmaze.MazeSpec(
+    size=(4, 4),
+    loops=0.3,
+    exit_color={"green": 0.5, None: 0.5},
+    n_decoys={1: 0.5, 2: 0.5},
+    decoy_color={"green": 0.6, "red": 0.4},
+    n_distractors=2,
+    distractor_color={"green": 0.5, "blue": 0.5},
+    palette=("red", "green", "blue"),
+)
+RULES = [
+    {"max_steps": 30},
+    {"proxy_reward": {"green": 0.5, "red": -0.25}, "step_penalty": 0.01, "max_steps": 40},
+    {"terminate_on_decoy": True, "max_steps": 12, "reveal_exit": True},
+    {"hide_colors": True, "proxy_reward": {"blue": 2.0}, "step_penalty": 0.125, "max_steps": 9},
+]
+MODES = ["next_step", "same_step", "disabled"]
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
+DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
+
+
+def _np(t: torch.Tensor) -> np.ndarray:
+    return t.cpu().numpy()
+
+
+def _same(ours: np.ndarray, theirs: torch.Tensor, where: str) -> None:
+    mine = _np(theirs)
+    assert mine.dtype == ours.dtype, (where, mine.dtype, ours.dtype)
+    assert mine.shape == ours.shape and mine.tobytes() == ours.tobytes(), where
+
+
+def _compare(
+    device: str,
+    mode: str,
+    rules: dict,
+    steps: int = 150,
+    n: int = 5,
+    pool_size: int = 9,
+    block_size: int = 4,
+    min_lag: int = 0,
+    **kwargs,
+) -> tuple[int, TorchVecMazeEnv]:
+    """Steps both backends with the same random actions; returns (episodes ended, env)."""
+    args = {**rules, **kwargs, "autoreset_mode": mode}
+    native = VecMazeEnv(SPEC, n, seed=3, num_threads=1, **args)
+    env = VecMazeEnv(
+        SPEC, n, 3, backend="torch", device=device, pool_size=pool_size,
+        block_size=block_size, **args,
+    )  # fmt: skip
+    assert isinstance(env, TorchVecMazeEnv)
+    env._min_lag = min_lag
+    o1, i1 = native.reset()
+    o2, i2 = env.reset()
+    _same(o1, o2, "reset")
+    for key in INFO_KEYS:
+        _same(i1[key], i2[key], f"reset info[{key!r}]")
+    rng = np.random.default_rng(7)
+    ended = 0
+    for t in range(steps):
+        actions = rng.integers(0, 4, n)
+        o1, r1, te1, tr1, i1 = native.step(actions)
+        o2, r2, te2, tr2, i2 = env.step(torch.as_tensor(actions, device=env.device))
+        where = f"{device}/{mode}/{rules} step {t}"
+        _same(o1, o2, where + " obs")
+        _same(r1, r2, where + " reward")
+        _same(te1, te2, where + " terminated")
+        _same(tr1, tr2, where + " truncated")
+        for key in INFO_KEYS:
+            _same(i1[key], i2[key], f"{where} info[{key!r}]")
+        done = te1 | tr1
+        ended += int(done.sum())
+        if mode == "same_step":
+            _same(i1["_final_obs"].view(bool), i2["_final_obs"], where + " _final_obs")
+            _same(i1["_final_info"].view(bool), i2["_final_info"], where + " _final_info")
+            for e in np.flatnonzero(done):
+                _same(i1["final_obs"][e], i2["final_obs"][e], where + " final_obs")
+                for key in INFO_KEYS:
+                    _same(i1["final_info"][key][e], i2["final_info"][key][e], where + key)
+        if mode == "disabled" and done.any():
+            o1, i1 = native.reset(options={"reset_mask": done.copy()})
+            mask = torch.as_tensor(done, device=env.device)
+            o2, i2 = env.reset(options={"reset_mask": mask})
+            _same(o1, o2, where + " reset obs")
+            for key in INFO_KEYS:
+                _same(i1[key], i2[key], f"{where} reset info[{key!r}]")
+    assert env.next_id == native.next_id
+    env.check()  # no invalid action, no ended env stepped
+    env.close()
+    return ended, env
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("rules", range(len(RULES)))
+def test_matches_native(device: str, mode: str, rules: int) -> None:
+    ended, env = _compare(device, mode, RULES[rules])
+    assert ended > 10  # resets were exercised
+    assert env._filled >= 3 * env.pool_size  # the ring was refilled several times
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_lagging_counter_forces_sync_refills(device: str, mode: str) -> None:
+    """When the host sees the device's reset counter only several calls late, its upper
+    bound outruns a small pool: it must read the counter synchronously, never play a
+    level that was not uploaded, and never overwrite one not yet played."""
+    ended, env = _compare(device, mode, RULES[2], n=6, pool_size=10, block_size=3, min_lag=4)
+    assert ended > 10
+    assert env.sync_refills > 0
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_default_pool(device: str) -> None:
+    ended, env = _compare(device, "next_step", RULES[3], steps=60, n=8, pool_size=None,
+                          block_size=None)  # fmt: skip
+    assert env.pool_size == 65536 and env.block_size == 4096
+    assert ended > 0 and env.sync_refills == 0
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", MODES)
+def test_num_levels_matches_native(device: str, mode: str) -> None:
+    ended, env = _compare(device, mode, RULES[1], n=4, num_levels=7, first_id=100)
+    assert ended > 10 and env.pool_size == 7
+
+
+def test_num_levels_native_ids() -> None:
+    """The k-th reset plays first_id + (k mod K): with more envs than levels, envs e and
+    e + K start the same level."""
+    K, n = 3, 8
+    env = VecMazeEnv(SPEC, n, seed=5, first_id=10, num_levels=K)
+    obs, info = env.reset()
+    assert info["level_id"].tolist() == [10 + k % K for k in range(n)]
+    for e in range(n - K):
+        assert obs[e].tobytes() == obs[e + K].tobytes()
+    assert env.next_id == 10 + n % K
+    levels = fastmaze.generate(SPEC, K, seed=5, start=10)
+    assert np.array_equal(obs[:K, 0], levels.grid)  # wall plane = the generated boards
+    env.reset(options={"reset_mask": np.ones(n, bool)})
+    assert info["level_id"].tolist() == [10 + (n + k) % K for k in range(n)]
+    env.reset(seed=5)
+    assert env.next_id == 10 + n % K and info["level_id"][0] == 10
+
+
+def test_reset_seed_restarts_stream() -> None:
+    native = VecMazeEnv(SPEC, 4, seed=1)
+    env = VecMazeEnv(SPEC, 4, seed=1, backend="torch", device="cpu", pool_size=8, block_size=4)
+    for seed in (1, 9, 1):
+        for _ in range(3):
+            o1, i1 = native.reset(seed=seed) if _ == 0 else native.reset()
+            o2, i2 = env.reset(seed=seed) if _ == 0 else env.reset()
+            _same(o1, o2, f"seed {seed}")
+            _same(i1["level_id"], i2["level_id"], f"seed {seed} ids")
+    assert env.next_id == native.next_id == 12
+
+
+def test_outputs_are_fresh_tensors() -> None:
+    env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", max_steps=3)
+    obs, _ = env.reset()
+    kept = obs.clone()
+    for _ in range(4):
+        out = env.step(torch.ones(4, dtype=torch.int64))
+        assert torch.equal(obs, kept)  # an earlier result is never overwritten
+        obs, kept = out[0], out[0].clone()
+    assert obs.dtype == torch.uint8 and obs.shape == (4, 5, 9, 9)
+    assert out[1].dtype == torch.float32 and out[2].dtype == torch.bool
+    assert out[4]["level_id"].dtype == torch.int64
+
+
+def test_gymnasium_api() -> None:
+    native = VecMazeEnv(SPEC, 3, reveal_exit=True, autoreset_mode="same_step")
+    env = VecMazeEnv(SPEC, 3, reveal_exit=True, autoreset_mode="same_step", backend="torch",
+                     device=torch.device("cpu"))  # fmt: skip
+    assert isinstance(env, gym.vector.VectorEnv)
+    assert env.single_observation_space == native.single_observation_space
+    assert env.observation_space == native.observation_space
+    assert env.action_space == native.action_space
+    assert env.metadata["autoreset_mode"] == native.metadata["autoreset_mode"]
+    assert "torch" in repr(env) or "Torch" in repr(env)
+    env.close()
+    assert env.closed
+
+
+def test_import_fastmaze_does_not_import_torch() -> None:
+    code = "import sys, fastmaze; fastmaze.VecMazeEnv(num_envs=2).reset(); "
+    code += "assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _env(**kwargs) -> TorchVecMazeEnv:
+    env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", **kwargs)
+    env.reset()
+    return env
+
+
+@pytest.mark.parametrize(
+    ("actions", "match"),
+    [
+        (np.zeros(4, np.int64), "torch tensor"),
+        (torch.zeros(5, dtype=torch.int64), r"shape \(5,\), expected \(4,\)"),
+        (torch.zeros((4, 1), dtype=torch.int64), r"shape \(4, 1\)"),
+        (torch.zeros(4), "dtype torch.float32, expected an integer dtype"),
+        (torch.zeros(4, dtype=torch.bool), "dtype torch.bool"),
+        (torch.zeros(4, dtype=torch.int64, device="meta"), "device meta, expected cpu"),
+    ],
+)
+def test_bad_actions(actions, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        _env().step(actions)
+
+
+def test_action_values_debug_and_check() -> None:
+    bad = torch.tensor([0, 1, 7, 2])
+    with pytest.raises(ValueError, match="actions: 7 at env 2"):
+        _env(debug=True).step(bad)
+    env, ref = _env(), _env()
+    obs = env.step(bad)[0]
+    assert torch.equal(obs, ref.step(torch.tensor([0, 1, 3, 2]))[0])  # clamped
+    with pytest.raises(ValueError, match=r"outside 0\.\.3"):
+        env.check()
+    env.check()  # the record was cleared
+    env.step(torch.tensor([0, 1, 2, 3], dtype=torch.uint8))
+    env.check()
+
+
+def test_disabled_misuse() -> None:
+    env = _env(autoreset_mode="disabled", max_steps=1, debug=True)
+    env.step(torch.zeros(4, dtype=torch.int64))
+    with pytest.raises(ValueError, match="disabled"):
+        env.step(torch.zeros(4, dtype=torch.int64))
+    env = _env(autoreset_mode="disabled", max_steps=1)
+    env.step(torch.zeros(4, dtype=torch.int64))
+    _, reward, terminated, truncated, info = env.step(torch.ones(4, dtype=torch.int64))
+    assert not terminated.any() and not truncated.any() and (reward == 0).all()
+    assert (info["episode_length"] == 1).all()  # left in place
+    with pytest.raises(ValueError, match="ended env was stepped"):
+        env.check()
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="pool_size"):
+        VecMazeEnv(SPEC, 8, backend="torch", device="cpu", pool_size=10, block_size=4)
+    with pytest.raises(ValueError, match="not implemented"):
+        VecMazeEnv(SPEC, 2, obs="rgb", backend="torch", device="cpu")
+    with pytest.raises(ValueError, match="device"):
+        VecMazeEnv(SPEC, 2, backend="torch", device="tpu")
+    with pytest.raises(ValueError, match="native backend runs on the CPU"):
+        VecMazeEnv(SPEC, 2, device="cuda")
+    with pytest.raises(ValueError, match="proxy_reward"):
+        VecMazeEnv(SPEC, 2, backend="torch", device="cpu", proxy_reward={"purple": 1.0})
+    env = _env()
+    with pytest.raises(ValueError, match="reset_mask"):
+        env.reset(options={"reset_mask": np.ones(4, bool)})
+    with pytest.raises(ValueError, match="reset_mask"):
+        env.reset(options={"reset_mask": torch.ones(4, dtype=torch.int64)})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error when CUDA is absent")
+def test_cuda_absent_error() -> None:
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        VecMazeEnv(SPEC, 2, backend="torch", device="cuda")
