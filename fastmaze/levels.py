@@ -18,10 +18,13 @@ MAX_ID = 2**63 - 1
 
 
 def default_threads() -> int:
-    """Threads for batch calls: ``OMP_NUM_THREADS`` if set, else every core."""
+    """Threads for batch calls: ``OMP_NUM_THREADS`` if set, else every core this process may
+    run on."""
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
         return int(env)
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
 
 
