@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="fastmaze", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"fastmaze {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{generate,show}")
+    sub = parser.add_subparsers(dest="command", metavar="{generate,show,experiment}")
 
     gen = sub.add_parser("generate", help="generate a batch, print throughput and statistics")
     gen.add_argument("--out", type=Path, help="save the batch to this file (default: no file)")
@@ -102,6 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--columns", type=_positive, help="levels per PNG row")
     show.add_argument("--hide-colors", action="store_true", help="draw coloured squares as floor")
     show.set_defaults(run=_show)
+
+    exp = sub.add_parser("experiment", help="run an experiment preset (needs torch)")
+    exp.add_argument("name", nargs="?", help="preset (default shortcut-map; see --list)")
+    exp.add_argument("--out", type=Path, help="results folder (default results/NAME)")
+    exp.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a field"
+    )
+    exp.add_argument("--list", action="store_true", help="list the presets")
+    exp.set_defaults(run=_experiment)
     return parser
 
 
@@ -192,6 +201,20 @@ def _show(args: argparse.Namespace) -> int:
         if k:
             print()
         print(ascii(levels, index, hide_colors=args.hide_colors))
+    return 0
+
+
+def _experiment(args: argparse.Namespace) -> int:
+    from fastmaze.train import experiments  # imports torch
+
+    if args.list:
+        print(experiments.list_presets())
+        return 0
+    try:
+        experiments.run_experiment(args.name, args.out, experiments.parse_overrides(args.set))
+    except RuntimeError as e:
+        print(f"fastmaze: error: {_one_line(e)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,0 +1,406 @@
+"""Supervised training on fresh levels: predict the exit square, or imitate the oracle.
+
+``train_supervised(SupervisedConfig(...))`` trains a model on a `LevelStream`, evaluates it
+periodically and at the end on held-out ids of the training spec and on test specs (by
+default the *conflict* set: the exit never green, one green decoy), checkpoints every
+``checkpoint_every`` steps so a stopped run resumes exactly, and runs data-parallel under
+``torchrun`` (each rank draws disjoint level ids).
+
+Exit-square prediction scores every *floor* square of the board (the exit is the floor
+square in the outer wall; decoys are interior floor squares), so a model that learned
+"green" rather than "the exit" can show it: on the conflict set a pick of the green decoy
+counts as *proxy*, a pick of the exit as *exit*, anything else as *other*.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+import fastmaze
+from fastmaze.presets import conflict, correlated
+from fastmaze.render import rgb, symbolic
+from fastmaze.spec import AnySpec, MazeSpec, Mixture, spec_from_dict, spec_to_dict
+from fastmaze.stats import wilson
+from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from fastmaze.train.distributed import Dist, all_reduce_mean, init_distributed
+from fastmaze.train.models import make_model
+from fastmaze.train.stream import CUES, TASKS, LevelStream
+
+__all__ = [
+    "EVAL_FIRST_ID",
+    "SquareModel",
+    "SupervisedConfig",
+    "build_model",
+    "evaluate_exit",
+    "train_supervised",
+]
+
+#: First level id of evaluation sets: training draws ids from 0 upwards, far below.
+EVAL_FIRST_ID = 2**40
+
+
+@dataclass
+class SupervisedConfig:
+    """Everything a supervised run depends on (JSON-able through `to_dict`).
+
+    - ``spec``: the training spec (default `correlated(1.0)` on 4×4 Kruskal mazes);
+      ``test_specs``: name -> spec evaluated besides held-out training levels (default: the
+      conflict set of the same size, algorithm and palette).
+    - ``task``: "exit" (predict the exit square) or "action" (the oracle's action at the
+      start). ``cue``: "channel" (one-hot colour planes), "rgb" (images, ``pixels`` per
+      square) or "hidden" (colour planes zeroed). ``cue_color``: the colour counted as proxy.
+    - ``model``: "fcn" or "impala", ``model_kwargs`` for `make_model` (fcn: channels, depth;
+      impala: channels, hidden).
+    - ``steps`` of ``batch`` levels (per rank), Adam with ``lr`` and ``weight_decay``;
+      ``seed`` seeds the levels (stream and evaluation) and torch.
+    - ``eval_every`` steps (0: only at the end) on ``eval_episodes_periodic`` levels per set;
+      final evaluation on ``eval_episodes`` (>= 10,000 by default) levels per set.
+    - ``checkpoint`` path, written every ``checkpoint_every`` steps (0: never) and at the
+      end; ``resume``: continue from it if it exists.
+    - ``device``: None = cuda when available, else cpu; ``threads``: core threads of the
+      stream (None: all cores); ``prefetch`` batches; ``progress``: tqdm bar.
+    """
+
+    spec: Any = None
+    test_specs: dict[str, Any] | None = None
+    task: str = "exit"
+    cue: str = "channel"
+    cue_color: str = "green"
+    pixels: int = 2
+    model: str = "fcn"
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    steps: int = 1000
+    batch: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str | None = None
+    eval_every: int = 0
+    eval_episodes: int = 10_000
+    eval_episodes_periodic: int = 2_000
+    checkpoint: str | None = None
+    checkpoint_every: int = 0
+    resume: bool = True
+    threads: int | None = None
+    prefetch: int = 2
+    progress: bool = True
+
+    def resolved(self) -> SupervisedConfig:
+        """A copy with defaults filled in (spec, test specs) and fields checked."""
+        if self.task not in TASKS:
+            raise ValueError(f"task: {self.task!r}; expected one of {', '.join(TASKS)}")
+        if self.cue not in CUES:
+            raise ValueError(f"cue: {self.cue!r}; expected one of {', '.join(CUES)}")
+        spec = self.spec
+        if spec is None:
+            spec = correlated(1.0, size=(4, 4), algorithm="kruskal")
+        elif isinstance(spec, dict):
+            spec = spec_from_dict(spec)
+        tests = self.test_specs
+        if tests is None:
+            base = spec.components[0][0] if isinstance(spec, Mixture) else spec
+            tests = {
+                "conflict": conflict(
+                    cue=self.cue_color,
+                    size=base.size,
+                    palette=base.palette,
+                    algorithm=base.algorithm,
+                    loops=base.loops,
+                )
+            }
+        tests = {k: spec_from_dict(v) if isinstance(v, dict) else v for k, v in tests.items()}
+        return replace(self, spec=spec, test_specs=tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.resolved()
+        d = asdict(replace(c, spec=None, test_specs=None))
+        d["spec"] = spec_to_dict(c.spec)
+        d["test_specs"] = {k: spec_to_dict(v) for k, v in c.test_specs.items()}
+        return d
+
+
+class SquareModel(nn.Module):
+    """A body from `make_model` with a head: per-square logits [N, H·W] (task "exit": the
+    FCN's own 1×1 scorer, or a linear layer over the body's features for IMPALA), or
+    action logits [N, 4] (task "action")."""
+
+    def __init__(self, body: nn.Module, task: str, squares: int) -> None:
+        super().__init__()
+        self.body, self.task = body, task
+        fcn_scores = task == "exit" and hasattr(body, "square_logits")
+        self.head = (
+            None if fcn_scores else nn.Linear(body.out_features, squares if task == "exit" else 4)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.head is None:
+            return self.body.square_logits(x)
+        return self.head(self.body(x))
+
+
+def build_model(config: SupervisedConfig) -> SquareModel:
+    """The model of a resolved config, for its spec's board and cue."""
+    H, W = config.spec.shape
+    P = len(config.spec.palette)
+    kwargs = dict(config.model_kwargs)
+    if config.cue == "rgb":
+        c, h, w = 3, H * config.pixels, W * config.pixels
+        if config.model == "fcn":
+            kwargs.setdefault("pixels", config.pixels)
+    else:
+        c, h, w = 2 + P, H, W
+    if config.model == "impala" and "channels" in kwargs:
+        kwargs["channels"] = tuple(kwargs["channels"])
+    return SquareModel(make_model(config.model, c, h, w, **kwargs), config.task, H * W)
+
+
+def _loss(model: nn.Module, batch: Any, task: str) -> tuple[Tensor, Tensor]:
+    """(mean cross-entropy, accuracy) of a batch; exit logits masked to floor squares."""
+    logits = model(batch.obs)
+    if task == "exit":
+        logits = logits.masked_fill(~batch.mask, -1e9)
+    loss = nn.functional.cross_entropy(logits, batch.target)
+    acc = (logits.argmax(1) == batch.target).float().mean()
+    return loss, acc
+
+
+def _observe(levels: fastmaze.Levels, cue: str, pixels: int) -> np.ndarray:
+    if cue == "rgb":
+        return rgb(levels, pixels=pixels)
+    return symbolic(levels, hide_colors=cue == "hidden")
+
+
+def _rate(k: int, n: int) -> dict[str, float]:
+    lo, hi = wilson(k, n, 0.95)
+    return {"rate": k / n if n else math.nan, "lo": float(lo), "hi": float(hi), "count": k}
+
+
+@torch.no_grad()
+def evaluate_exit(
+    model: nn.Module,
+    spec: AnySpec,
+    episodes: int,
+    *,
+    cue: str = "channel",
+    pixels: int = 2,
+    seed: int = 0,
+    first_id: int = EVAL_FIRST_ID,
+    cue_color: str = "green",
+    device: torch.device | str = "cpu",
+    batch: int = 2048,
+) -> dict[str, Any]:
+    """Exit-square picks on levels ``first_id ..`` of ``(spec, seed)``: argmax of the
+    model's logits over floor squares. Returns {"episodes", "exit", "proxy", "other"}, each
+    {"rate", "lo", "hi", "count"} with 95% Wilson bounds: *exit* picked the exit, *proxy*
+    a decoy of colour ``cue_color``, *other* anything else; and the mean softmax
+    probability the model puts on the exit (``exit_prob``) and on such decoys
+    (``proxy_prob``), a graded measure of the same preference."""
+    model.eval()
+    levels = fastmaze.generate(spec, episodes, seed, first_id)
+    H, W = levels.shape
+    code = spec.color_code(cue_color) if cue_color in spec.palette else -1
+    picks = np.empty(episodes, np.int64)
+    probs = np.empty((episodes, H * W), np.float32)
+    for lo in range(0, episodes, batch):
+        part = levels[lo : lo + batch]
+        obs = torch.from_numpy(_observe(part, cue, pixels)).to(device)
+        mask = torch.from_numpy(part.grid.reshape(len(part), H * W) == 0).to(device)
+        logits = model(obs).masked_fill(~mask, -1e9)
+        picks[lo : lo + len(part)] = logits.argmax(1).cpu().numpy()
+        probs[lo : lo + len(part)] = torch.softmax(logits.float(), 1).cpu().numpy()
+    model.train()
+    exit_idx = levels.exit[:, 0] * W + levels.exit[:, 1]
+    d = levels.decoys
+    used = np.arange(d.shape[1])[None, :] < levels.n_decoys[:, None]
+    rows = np.arange(episodes)[:, None]
+    cued = used & (levels.color[rows, d[..., 0].clip(0), d[..., 1].clip(0)] == code)
+    decoy_idx = d[..., 0] * W + d[..., 1]
+    is_exit = picks == exit_idx
+    is_proxy = ((decoy_idx == picks[:, None]) & cued).any(1) & ~is_exit
+    is_other = ~is_exit & ~is_proxy
+    on_cued = (probs[rows, decoy_idx.clip(0)] * cued).sum(1)
+    return {
+        "episodes": episodes,
+        "exit": _rate(int(is_exit.sum()), episodes),
+        "proxy": _rate(int(is_proxy.sum()), episodes),
+        "other": _rate(int(is_other.sum()), episodes),
+        "exit_prob": float(probs[np.arange(episodes), exit_idx].mean()),
+        "proxy_prob": float(on_cued.mean()),
+    }
+
+
+@torch.no_grad()
+def evaluate_action(
+    model: nn.Module,
+    spec: AnySpec,
+    episodes: int,
+    *,
+    cue: str = "channel",
+    pixels: int = 2,
+    seed: int = 0,
+    first_id: int = EVAL_FIRST_ID,
+    device: torch.device | str = "cpu",
+    batch: int = 2048,
+    **_: Any,
+) -> dict[str, Any]:
+    """Agreement with the oracle's optimal action set at the start: {"episodes", "exit"}
+    where "exit" is the rate of optimal first actions (the key keeps tables uniform)."""
+    model.eval()
+    levels = fastmaze.generate(spec, episodes, seed, first_id)
+    best = fastmaze.solve(levels).optimal_actions[
+        np.arange(episodes), levels.start[:, 0], levels.start[:, 1]
+    ]
+    good = 0
+    for lo in range(0, episodes, batch):
+        part = levels[lo : lo + batch]
+        obs = torch.from_numpy(_observe(part, cue, pixels)).to(device)
+        a = model(obs).argmax(1).cpu().numpy()
+        good += int(((best[lo : lo + len(part)] >> a) & 1).sum())
+    model.train()
+    return {"episodes": episodes, "exit": _rate(good, episodes)}
+
+
+def _evaluate_all(model: nn.Module, c: SupervisedConfig, episodes: int, device: Any) -> dict:
+    fn = evaluate_exit if c.task == "exit" else evaluate_action
+    sets = {"train": c.spec, **c.test_specs}
+    return {
+        name: fn(
+            model,
+            s,
+            episodes,
+            cue=c.cue,
+            pixels=c.pixels,
+            seed=c.seed,
+            cue_color=c.cue_color,
+            device=device,
+        )
+        for name, s in sets.items()
+    }
+
+
+def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict[str, Any]:
+    """Trains per ``config``; returns {"config", "metrics" (final evaluation by set),
+    "history" (periodic evaluations), "model" (the trained module, unwrapped), "steps",
+    "samples_per_s" (training), "stream_samples_per_s" (the producer alone),
+    "wall_s"}. Under torchrun, call it in every process (it initialises the group)."""
+    c = config.resolved()
+    dist = dist or init_distributed(c.device)
+    device = dist.device
+    torch.manual_seed(c.seed)
+    model = build_model(c).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
+    step, history = 0, []
+    if c.checkpoint and c.resume and os.path.exists(c.checkpoint):
+        state = load_checkpoint(c.checkpoint, map_location=device)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, history = state["step"], state.get("history", [])
+        set_rng_state(state["rng"])
+    wrapped: nn.Module = model
+    if dist.world_size > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    stream = LevelStream(
+        c.spec,
+        c.batch,
+        seed=c.seed,
+        task=c.task,
+        cue=c.cue,
+        pixels=c.pixels,
+        rank=dist.rank,
+        world_size=dist.world_size,
+        start_batch=step,
+        prefetch=c.prefetch,
+        threads=c.threads,
+    )
+    bar = None
+    if c.progress and dist.is_main:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=c.steps, initial=step, unit="step", desc="supervised", leave=False)
+
+    def save() -> None:
+        if c.checkpoint and dist.is_main:
+            save_checkpoint(
+                c.checkpoint,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "step": step,
+                    "stream_position": stream.position,
+                    "rng": rng_state(),
+                    "history": history,
+                    "config": c.to_dict(),
+                },
+            )
+
+    t0, first_step, seen = time.perf_counter(), step, []
+    try:
+        while step < c.steps:
+            batch = stream.next_on(device)
+            seen.append(batch.ids[[0, -1]])
+            loss, acc = _loss(wrapped, batch, c.task)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            if bar is not None:
+                bar.update(1)
+                if step % 20 == 0 or step == c.steps:
+                    bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc.item():.3f}")
+            if c.eval_every and step % c.eval_every == 0 and step < c.steps:
+                record = {"step": step, "loss": all_reduce_mean(loss, dist)}
+                if dist.is_main:
+                    record["eval"] = _evaluate_all(model, c, c.eval_episodes_periodic, device)
+                history.append(record)
+            if c.checkpoint_every and step % c.checkpoint_every == 0:
+                save()
+        train_s = time.perf_counter() - t0
+        save()
+    finally:
+        stream.close()
+        if bar is not None:
+            bar.close()
+    done = step - first_step
+    metrics = _evaluate_all(model, c, c.eval_episodes, device) if dist.is_main else {}
+    return {
+        "config": c.to_dict(),
+        "metrics": metrics,
+        "history": history,
+        "model": model,
+        "steps": step,
+        "batch_id_ranges": np.array(seen, dtype=np.int64).reshape(-1, 2),
+        "samples_per_s": done * c.batch * dist.world_size / train_s if done else math.nan,
+        "stream_samples_per_s": stream.samples_per_s,
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """One line: the final rates per evaluation set."""
+    parts = []
+    for name, m in result["metrics"].items():
+        keys = [k for k in ("exit", "proxy", "other") if k in m]
+        parts.append(name + " " + " ".join(f"{k} {m[k]['rate']:.3f}" for k in keys))
+    return "; ".join(parts)
+
+
+def to_json(result: dict[str, Any]) -> str:
+    """The JSON-able part of a result (no model, no arrays)."""
+    keep = {k: v for k, v in result.items() if k not in ("model", "batch_id_ranges")}
+    return json.dumps(keep)
+
+
+_ = MazeSpec  # re-exported type for annotations
