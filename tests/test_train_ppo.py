@@ -273,6 +273,7 @@ def test_ddp_two_gloo_ranks(tmp_path: Path) -> None:
         ({"env_backend": "jax"}, "env_backend"),
         ({"env_kwargs": {"first_id": 3}}, "env_kwargs"),
         ({"env_kwargs": {"max_steps": 3}}, "env_kwargs"),
+        ({"env_kwargs": {"copy": True}}, "env_kwargs"),
         ({"max_steps": 0}, "max_steps"),
         ({"seed": -1}, "seed"),
         ({"eval_every": -1}, "eval_every"),

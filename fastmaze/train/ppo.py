@@ -185,6 +185,7 @@ class PPOConfig:
             "proxy_reward",
             "step_penalty",
             "max_steps",
+            "copy",  # the trainer maps the env's own (reused) buffers once
         }
         clash = reserved & set(self.env_kwargs)
         if clash:
