@@ -1,0 +1,774 @@
+"""PPO (clipped surrogate, GAE) on `fastmaze.VecMazeEnv`, one GPU/CPU or many via ``torchrun``.
+
+>>> from fastmaze.train.ppo import PPOConfig, train_ppo
+>>> result = train_ppo(fastmaze.presets.correlated(0.95), PPOConfig(total_env_steps=25_000_000))
+>>> fastmaze.evaluate(result.policy.act, fastmaze.presets.conflict(), 10_000)
+
+Defaults are the Procgen PPO hyper-parameters (Cobbe et al. 2020): γ 0.999, λ 0.95, lr 5e-4
+(Adam, eps 1e-5), clip 0.2, entropy 0.01, value coefficient 0.5, gradient norm 0.5, 3 epochs
+of 8 minibatches over 256-step rollouts of 64 envs per process. Rewards are not normalised
+(fastmaze rewards are already O(1)).
+
+**Data path.** Rollouts live in tensors preallocated on the training device; GAE runs
+there. The env is the torch backend (`VecMazeEnv(backend="torch")`, state on the device)
+when the tree has it and the device is not the CPU; otherwise the native backend, whose
+buffers are read with `torch.from_numpy` (zero copy on the CPU; through one pinned buffer
+and a non-blocking copy on CUDA). On the CPU the native C step beats tensor operations, which
+is why "auto" picks it there. Envs run with ``autoreset_mode="same_step"``; a truncated
+episode is bootstrapped with the value of its final observation.
+
+**Env syncs and exact resume.** Every ``checkpoint_every`` updates (a *sync point*) the
+trainer resets all envs: their episodes are cut (bootstrapped, like a time limit) and the
+envs restart on the next ids of their level stream. The env state after a sync is a pure
+function of ``(spec, seed, next_id)``, so a checkpoint written there (parameters, optimizer,
+update counter, generator states, each rank's ``next_id``) lets `train_ppo(resume=...)`
+continue bit for bit as if the run had not stopped: same levels, same actions, same
+parameters. Syncs happen whether or not checkpoints are written, so a run's trajectory does
+not depend on ``out_dir``. The final checkpoint of a run whose length is not a multiple of
+``checkpoint_every`` is marked ``exact=False``: resuming from it inserts a sync there.
+
+**Distributed.** Under ``torchrun`` each rank steps ``num_envs`` envs on its own disjoint
+range of level ids (`fastmaze.train.distributed.id_range`), the model is wrapped in
+DistributedDataParallel (gradients averaged, so parameters stay identical across ranks), and
+the metrics are averaged over ranks; the main rank alone shows progress, evaluates and writes
+checkpoints. ``total_env_steps`` counts the steps of all ranks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import fastmaze
+from fastmaze.env import OBS_KINDS, VecMazeEnv
+from fastmaze.spec import AnySpec, MazeSpec, Mixture
+from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from fastmaze.train.distributed import Dist, all_reduce_mean, id_range, init_distributed
+from fastmaze.train.models import make_model
+
+__all__ = ["ActorCritic", "PPOConfig", "PPOResult", "train_ppo"]
+
+NUM_ACTIONS = 4
+MODELS = ("impala", "fcn")
+ENV_BACKENDS = ("auto", "native", "torch")
+#: Level ids given to each rank: far more than any run consumes (one per episode start).
+IDS_PER_RANK = 2**40
+#: Config fields a resumed run may change without breaking exactness (the rest must match).
+RESUMABLE_CHANGES = (
+    "total_env_steps",
+    "device",
+    "eval_every",
+    "eval_episodes",
+    "eval_greedy",
+    "checkpoint_path",
+)
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.floating))
+    if ok:
+        value = float(value)
+        ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and value <= hi
+    if not ok:
+        interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
+        raise ValueError(f"{name}: expected a number in {interval}, got {value!r}")
+    return value
+
+
+@dataclass
+class PPOConfig:
+    """PPO hyper-parameters and run settings (validated on construction; ValueError).
+
+    Steps are env steps; ``num_envs`` is per process (rank); ``total_env_steps`` counts all
+    ranks and is rounded down to whole updates (one update = ``num_envs · num_steps`` steps
+    per rank). ``*_every`` are in updates, 0 disables. ``checkpoint_every`` is also the env
+    sync interval (module docstring). ``env_kwargs`` go to `VecMazeEnv` (``reveal_exit``,
+    ``hide_colors``, ``terminate_on_decoy``, ``num_threads``, ...).
+    """
+
+    total_env_steps: int = 25_000_000
+    num_envs: int = 64
+    num_steps: int = 256
+    gamma: float = 0.999
+    gae_lambda: float = 0.95
+    lr: float = 5e-4
+    adam_eps: float = 1e-5
+    anneal_lr: bool = False
+    clip_coef: float = 0.2
+    clip_value: bool = True
+    ent_coef: float = 0.01
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    update_epochs: int = 3
+    num_minibatches: int = 8
+    norm_adv: bool = True
+    model: str = "impala"
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    obs: str = "symbolic"
+    seed: int = 0
+    first_id: int = 0
+    device: str | None = None
+    env_backend: str = "auto"
+    proxy_reward: dict[str, float] | None = None
+    step_penalty: float = 0.0
+    max_steps: int | None = None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    eval_every: int = 0
+    eval_episodes: int = 1000
+    eval_first_id: int = 2**61
+    eval_greedy: bool = False
+    checkpoint_path: str | None = None
+    checkpoint_every: int = 50
+
+    def __post_init__(self) -> None:
+        for name in ("total_env_steps", "num_envs", "num_steps", "update_epochs"):
+            _positive_int(name, getattr(self, name))
+        _positive_int("num_minibatches", self.num_minibatches)
+        batch = self.num_envs * self.num_steps
+        if batch % self.num_minibatches:
+            raise ValueError(
+                f"num_minibatches: {self.num_minibatches} does not divide the rollout batch "
+                f"num_envs · num_steps = {batch}"
+            )
+        if self.total_env_steps < batch:
+            raise ValueError(
+                f"total_env_steps: {self.total_env_steps} is less than one rollout "
+                f"(num_envs · num_steps = {batch})"
+            )
+        _number("gamma", self.gamma, 0.0, 1.0)
+        _number("gae_lambda", self.gae_lambda, 0.0, 1.0)
+        _number("lr", self.lr, 0.0, math.inf, lo_open=True)
+        _number("adam_eps", self.adam_eps, 0.0, math.inf, lo_open=True)
+        _number("clip_coef", self.clip_coef, 0.0, math.inf, lo_open=True)
+        _number("ent_coef", self.ent_coef, 0.0, math.inf)
+        _number("vf_coef", self.vf_coef, 0.0, math.inf)
+        _number("max_grad_norm", self.max_grad_norm, 0.0, math.inf, lo_open=True)
+        _number("step_penalty", self.step_penalty, -math.inf, math.inf)
+        for name in ("anneal_lr", "clip_value", "norm_adv", "eval_greedy"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
+        if self.model not in MODELS:
+            raise ValueError(f"model: {self.model!r}; expected one of {', '.join(MODELS)}")
+        if self.obs not in OBS_KINDS:
+            raise ValueError(f"obs: {self.obs!r}; expected one of {', '.join(OBS_KINDS)}")
+        if self.env_backend not in ENV_BACKENDS:
+            raise ValueError(
+                f"env_backend: {self.env_backend!r}; expected one of {', '.join(ENV_BACKENDS)}"
+            )
+        if not isinstance(self.model_kwargs, Mapping) or not isinstance(self.env_kwargs, Mapping):
+            raise ValueError("model_kwargs / env_kwargs: expected dicts of keyword arguments")
+        reserved = {
+            "obs",
+            "first_id",
+            "autoreset_mode",
+            "backend",
+            "device",
+            "seed",
+            "num_envs",
+            "proxy_reward",
+            "step_penalty",
+            "max_steps",
+            "copy",  # the trainer maps the env's own (reused) buffers once
+        }
+        clash = reserved & set(self.env_kwargs)
+        if clash:
+            raise ValueError(
+                f"env_kwargs: {sorted(clash)} are set by PPOConfig fields or by the trainer"
+            )
+        if self.proxy_reward is not None and not isinstance(self.proxy_reward, Mapping):
+            raise ValueError(
+                f"proxy_reward: expected a dict colour -> reward, got {self.proxy_reward!r}"
+            )
+        if self.max_steps is not None:
+            _positive_int("max_steps", self.max_steps)
+        _positive_int("seed", self.seed, 0)
+        _positive_int("first_id", self.first_id, 0)
+        _positive_int("eval_first_id", self.eval_first_id, 0)
+        _positive_int("eval_every", self.eval_every, 0)
+        _positive_int("eval_episodes", self.eval_episodes)
+        _positive_int("checkpoint_every", self.checkpoint_every, 0)
+        if self.device is not None:
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError) as err:
+                raise ValueError(f"device: {self.device!r} is not a torch device") from err
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-Python copy (JSON- and checkpoint-safe)."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+
+class ActorCritic(nn.Module):
+    """A backbone (`fastmaze.train.models.make_model`) with a policy head (logits [N, 4]) and
+    a value head (value [N]). ``act`` makes it a `fastmaze.evaluate` policy.
+
+    ``binary_obs`` (symbolic and egocentric observations, 0/1 planes): uint8 input is cast to
+    float as is, because the backbones scale uint8 by 1/255, which suits rgb pixels only.
+    """
+
+    def __init__(self, backbone: nn.Module, binary_obs: bool = True) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.binary_obs = binary_obs
+        features = int(backbone.out_features)
+        self.policy_head = nn.Linear(features, NUM_ACTIONS)
+        self.value_head = nn.Linear(features, 1)
+        nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
+        nn.init.zeros_(self.policy_head.bias)
+        nn.init.orthogonal_(self.value_head.weight, gain=1.0)
+        nn.init.zeros_(self.value_head.bias)
+
+    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """obs uint8/float [N, C, H, W] -> (logits float32 [N, 4], value float32 [N])."""
+        if self.binary_obs and obs.dtype == torch.uint8:
+            obs = obs.float()
+        h = self.backbone(obs)
+        return self.policy_head(h), self.value_head(h).squeeze(-1)
+
+    @torch.no_grad()
+    def act(self, obs: Any, greedy: bool = False, generator: torch.Generator | None = None) -> Any:
+        """Actions int64 [N] for obs [N, C, H, W] (numpy or torch): the most likely action if
+        ``greedy``, else a sample (from ``generator``, on the model's device; default the
+        global RNG). numpy in, numpy out; a tensor in, a tensor on the model's device out."""
+        device = next(self.parameters()).device
+        is_numpy = isinstance(obs, np.ndarray)
+        x = torch.from_numpy(np.ascontiguousarray(obs)) if is_numpy else obs
+        logits, _ = self(x.to(device, non_blocking=True))
+        if greedy:
+            actions = logits.argmax(-1)
+        else:
+            actions = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
+        return actions.cpu().numpy() if is_numpy else actions
+
+
+@dataclass
+class PPOResult:
+    """A finished run: ``policy`` (the `ActorCritic`, unwrapped, on the training device),
+    ``history`` (one dict per update; `train_ppo` lists the keys), ``timing`` (seconds:
+    ``total``, ``env``, ``update``, ``eval``, plus ``env_fraction`` and ``env_steps_per_s``
+    for this call), ``level_ids`` (half-open range of the ids this rank's envs played),
+    ``checkpoint`` (path of the last checkpoint written, or None)."""
+
+    policy: ActorCritic
+    history: list[dict[str, Any]]
+    timing: dict[str, float]
+    level_ids: tuple[int, int]
+    checkpoint: str | None = None
+
+
+class _Env:
+    """A `VecMazeEnv` whose outputs are tensors on ``device``; ``step`` takes actions as a
+    tensor on ``device``. Outputs are views of buffers overwritten by the next call."""
+
+    def __init__(self, spec: AnySpec, cfg: PPOConfig, first_id: int, device: torch.device) -> None:
+        kwargs: dict[str, Any] = dict(cfg.env_kwargs)
+        kwargs.update(
+            obs=cfg.obs,
+            first_id=first_id,
+            autoreset_mode="same_step",
+            max_steps=cfg.max_steps,
+            step_penalty=cfg.step_penalty,
+            proxy_reward=cfg.proxy_reward,
+        )
+        self.device = device
+        self.torch_backend = _use_torch_backend(cfg, device)
+        if self.torch_backend:
+            self.env = VecMazeEnv(
+                spec, cfg.num_envs, cfg.seed, backend="torch", device=device, **kwargs
+            )
+        else:
+            self.env = VecMazeEnv(spec, cfg.num_envs, cfg.seed, **kwargs)
+        self._views: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+
+    def _tensor(self, a: Any) -> torch.Tensor:
+        """A device tensor of ``a`` (a tensor, or an env-owned numpy buffer)."""
+        if isinstance(a, torch.Tensor):
+            return a.to(self.device, non_blocking=True)
+        # The native env returns the same buffers every call: map each once.
+        key = a.__array_interface__["data"][0]
+        hit = self._views.get(key)
+        if hit is None or hit[0].shape != a.shape:
+            host = torch.from_numpy(a)
+            if self.device.type == "cpu":
+                hit = (host, None)
+            else:  # one pinned staging buffer per env buffer, then an async upload
+                pinned = torch.empty(host.shape, dtype=host.dtype).pin_memory()
+                hit = (pinned, torch.empty(host.shape, dtype=host.dtype, device=self.device))
+            self._views[key] = hit
+        host_t, dev = hit
+        if dev is None:
+            return host_t
+        # Safe to overwrite the pinned buffer: every rollout step syncs on the actions before
+        # the env writes again, so the previous upload has finished.
+        host_t.numpy()[...] = a
+        return dev.copy_(host_t, non_blocking=True)
+
+    @property
+    def next_id(self) -> int:
+        return int(self.env.next_id)
+
+    def reset(self) -> torch.Tensor:
+        obs, _ = self.env.reset()
+        return self._tensor(obs)
+
+    def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """-> obs, reward f32, terminated bool, truncated bool, final_obs, and the ended
+        episodes' return f32, length i32, reached_exit bool, reached_decoy bool [N]."""
+        if self.torch_backend:
+            a: Any = actions
+        else:
+            a = actions.cpu().numpy()
+        obs, reward, terminated, truncated, info = self.env.step(a)
+        final = info["final_info"]
+        t = self._tensor
+        return (
+            t(obs),
+            t(reward),
+            t(terminated),
+            t(truncated),
+            t(info["final_obs"]),
+            t(final["episode_return"]),
+            t(final["episode_length"]),
+            t(final["reached_exit"]),
+            t(final["reached_decoy"]),
+        )
+
+
+def _torch_backend_available() -> bool:
+    import fastmaze.env
+
+    return "torch" in getattr(fastmaze.env, "BACKENDS", ())
+
+
+def _use_torch_backend(cfg: PPOConfig, device: torch.device) -> bool:
+    if cfg.env_backend == "torch":
+        if not _torch_backend_available():
+            raise ValueError("env_backend='torch': this fastmaze has no torch backend")
+        return True
+    if cfg.env_backend == "native":
+        return False
+    # auto: the torch backend on accelerators (no host round trip); the C step on the CPU.
+    return _torch_backend_available() and device.type != "cpu" and cfg.obs == "symbolic"
+
+
+def _build_policy(spec: AnySpec, cfg: PPOConfig, obs_shape: tuple[int, ...]) -> ActorCritic:
+    """The model, initialised from ``cfg.seed`` without touching the global RNG."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        c, h, w = obs_shape
+        return ActorCritic(
+            make_model(cfg.model, c, h, w, **cfg.model_kwargs), binary_obs=cfg.obs != "rgb"
+        )
+
+
+def _broadcast_objects(obj: Any, dist: Dist) -> list[Any]:
+    """Every rank's ``obj``, in rank order."""
+    if dist.world_size == 1:
+        return [obj]
+    import torch.distributed as tdist
+
+    out: list[Any] = [None] * dist.world_size
+    tdist.all_gather_object(out, obj)
+    return out
+
+
+def train_ppo(
+    spec: AnySpec,
+    config: PPOConfig | None = None,
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    resume: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+    eval_specs: Mapping[str, AnySpec] | None = None,
+    callback: Callable[[int, ActorCritic, dict[str, Any]], None] | None = None,
+) -> PPOResult:
+    """Trains an `ActorCritic` with PPO on the level stream of ``(spec, config.seed)``.
+
+    ``out_dir``: where ``checkpoint.pt`` (unless ``config.checkpoint_path``) and
+    ``metrics.jsonl`` go (main rank). ``resume``: a checkpoint to continue from (module
+    docstring); its config must equal ``config`` but for `RESUMABLE_CHANGES`.
+    ``eval_specs``: name -> spec evaluated every ``config.eval_every`` updates with
+    `fastmaze.evaluate` (default ``{"train": spec}``), on ids from ``config.eval_first_id``.
+    ``callback(update, policy, metrics)``: called on every rank after each update.
+
+    History keys: update, env_steps (all ranks), episodes, episode_return, episode_length,
+    exit_rate, decoy_rate (of the episodes that ended in the rollout; NaN if none),
+    env_steps_per_s, env_fraction, policy_loss, value_loss, entropy, approx_kl, clip_fraction,
+    lr, and at evaluations ``eval/<name>/{exit,proxy,neither}``.
+    """
+    cfg = PPOConfig() if config is None else config
+    if not isinstance(cfg, PPOConfig):
+        raise ValueError(f"config: expected a PPOConfig, got {type(cfg).__name__}")
+    if not isinstance(spec, (MazeSpec, Mixture)):
+        raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
+    evals = {"train": spec} if eval_specs is None else dict(eval_specs)
+    for name, s in evals.items():
+        if not isinstance(s, (MazeSpec, Mixture)):
+            raise ValueError(f"eval_specs[{name!r}]: expected a MazeSpec or Mixture")
+
+    dist = init_distributed(cfg.device)
+    device = dist.device
+    world = dist.world_size
+    batch = cfg.num_envs * cfg.num_steps
+    num_updates = cfg.total_env_steps // (batch * world)
+    if num_updates < 1:
+        raise ValueError(
+            f"total_env_steps: {cfg.total_env_steps} is less than one update of all "
+            f"{world} ranks ({batch * world} steps)"
+        )
+    ckpt_path: Path | None = None
+    if cfg.checkpoint_path is not None:
+        ckpt_path = Path(cfg.checkpoint_path)
+    elif out_dir is not None:
+        ckpt_path = Path(out_dir) / "checkpoint.pt"
+    metrics_path = Path(out_dir) / "metrics.jsonl" if out_dir is not None else None
+
+    # -- state: fresh or from a checkpoint ---------------------------------------------------
+    rank_first = id_range(cfg.first_id, IDS_PER_RANK * world, dist)[0]
+    env_first = rank_first
+    sample_gen = torch.Generator(device=device)
+    sample_gen.manual_seed(cfg.seed * 1_000_003 + dist.rank)
+    perm_gen = torch.Generator()
+    perm_gen.manual_seed(cfg.seed * 1_000_003 + dist.rank + 500_000)
+    start_update = 0
+    history: list[dict[str, Any]] = []
+    saved: dict[str, Any] | None = None
+    if resume is not None:
+        saved = load_checkpoint(resume, map_location="cpu")
+        _check_resume(saved, spec, cfg, world)
+        mine = saved["ranks"][dist.rank]
+        rank_first, env_first = mine["first_id"], mine["next_id"]
+        sample_gen.set_state(mine["sample_gen"])
+        perm_gen.set_state(mine["perm_gen"])
+        set_rng_state(mine["rng"])
+        start_update = saved["update"]
+        history = list(saved["history"])
+        if start_update > num_updates:
+            raise ValueError(
+                f"resume: the checkpoint is at update {start_update}, beyond this run's "
+                f"{num_updates} updates (total_env_steps {cfg.total_env_steps})"
+            )
+
+    env = _Env(spec, cfg, env_first, device)
+    obs_shape = tuple(env.env.single_obs_shape)
+    policy = _build_policy(spec, cfg, obs_shape).to(device)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    if saved is not None:
+        policy.load_state_dict(saved["policy"])
+        optimizer.load_state_dict(saved["optimizer"])
+    trainer: nn.Module = policy
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [device.index] if device.type == "cuda" else None
+        trainer = DistributedDataParallel(policy, device_ids=ids)
+
+    # -- rollout storage, on the device ------------------------------------------------------
+    T, N = cfg.num_steps, cfg.num_envs
+    obs_buf = torch.zeros((T, N, *obs_shape), dtype=torch.uint8, device=device)
+    act_buf = torch.zeros((T, N), dtype=torch.int64, device=device)
+    logp_buf = torch.zeros((T, N), device=device)
+    val_buf = torch.zeros((T, N), device=device)
+    rew_buf = torch.zeros((T, N), device=device)
+    done_buf = torch.zeros((T, N), device=device)
+    adv_buf = torch.zeros((T, N), device=device)
+
+    bar = None
+    if progress and dist.is_main:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(
+            total=num_updates * batch * world,
+            initial=start_update * batch * world,
+            unit="step",
+            unit_scale=True,
+            desc="ppo",
+        )
+    timing = {"total": 0.0, "env": 0.0, "update": 0.0, "eval": 0.0}
+    t_start = time.perf_counter()
+    t0 = time.perf_counter()
+    obs = env.reset()
+    timing["env"] += time.perf_counter() - t0
+    last_ckpt: str | None = None
+
+    for update in range(start_update + 1, num_updates + 1):
+        t_update = time.perf_counter()
+        env_time = 0.0
+        if cfg.anneal_lr:
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.lr * (1.0 - (update - 1) / num_updates)
+        stats = torch.zeros(5, dtype=torch.float64, device=device)  # n, ret, len, exit, decoy
+
+        # rollout
+        with torch.no_grad():
+            for t in range(T):
+                obs_buf[t].copy_(obs)
+                logits, value = policy(obs)
+                action = torch.multinomial(logits.softmax(-1), 1, generator=sample_gen)[:, 0]
+                act_buf[t] = action
+                logp_buf[t] = logits.log_softmax(-1).gather(1, action[:, None])[:, 0]
+                val_buf[t] = value
+                t0 = time.perf_counter()
+                (obs, reward, term, trunc, final_obs, ep_ret, ep_len, ep_exit, ep_decoy) = env.step(
+                    action
+                )
+                env_time += time.perf_counter() - t0
+                done = term | trunc
+                rew_buf[t] = reward
+                if bool(trunc.any()):  # bootstrap a time limit with V(final observation)
+                    _, v_final = policy(final_obs[trunc])
+                    rew_buf[t, trunc] += cfg.gamma * v_final
+                done_buf[t] = done.float()
+                d = done.double()
+                stats += torch.stack(
+                    (
+                        d.sum(),
+                        (ep_ret.double() * d).sum(),
+                        (ep_len.double() * d).sum(),
+                        (ep_exit.double() * d).sum(),
+                        (ep_decoy.double() * d).sum(),
+                    )
+                )
+            _, next_value = policy(obs)
+
+            # GAE(λ), vectorised over envs
+            last = torch.zeros(N, device=device)
+            for t in reversed(range(T)):
+                nxt = next_value if t == T - 1 else val_buf[t + 1]
+                live = 1.0 - done_buf[t]
+                delta = rew_buf[t] + cfg.gamma * nxt * live - val_buf[t]
+                last = delta + cfg.gamma * cfg.gae_lambda * live * last
+                adv_buf[t] = last
+            ret_buf = adv_buf + val_buf
+
+        # update
+        b_obs = obs_buf.view(T * N, *obs_shape)
+        b_act, b_logp = act_buf.view(-1), logp_buf.view(-1)
+        b_adv, b_ret, b_val = adv_buf.view(-1), ret_buf.view(-1), val_buf.view(-1)
+        mb = T * N // cfg.num_minibatches
+        losses = torch.zeros(5, device=device)  # pg, v, entropy, kl, clipfrac
+        for _ in range(cfg.update_epochs):
+            perm = torch.randperm(T * N, generator=perm_gen).to(device)
+            for k in range(cfg.num_minibatches):
+                idx = perm[k * mb : (k + 1) * mb]
+                logits, value = trainer(b_obs[idx])
+                logp_all = logits.log_softmax(-1)
+                logp = logp_all.gather(1, b_act[idx, None])[:, 0]
+                entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
+                log_ratio = logp - b_logp[idx]
+                ratio = log_ratio.exp()
+                adv = b_adv[idx]
+                if cfg.norm_adv:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                pg_loss = torch.max(
+                    -adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
+                ).mean()
+                v_err = (value - b_ret[idx]) ** 2
+                if cfg.clip_value:
+                    v_clip = b_val[idx] + (value - b_val[idx]).clamp(-cfg.clip_coef, cfg.clip_coef)
+                    v_err = torch.max(v_err, (v_clip - b_ret[idx]) ** 2)
+                v_loss = 0.5 * v_err.mean()
+                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                with torch.no_grad():
+                    kl = ((ratio - 1) - log_ratio).mean()
+                    clipped = ((ratio - 1).abs() > cfg.clip_coef).float().mean()
+                    losses += torch.stack((pg_loss, v_loss, entropy, kl, clipped)).detach()
+        losses /= cfg.update_epochs * cfg.num_minibatches
+
+        # metrics (averaged over ranks; episode means weighted by episode counts)
+        n_ep, ret_sum, len_sum, exit_sum, decoy_sum = stats.tolist()
+        seconds = time.perf_counter() - t_update
+        timing["env"] += env_time
+        timing["update"] += seconds - env_time
+        if world > 1:
+            n_ep, ret_sum, len_sum, exit_sum, decoy_sum = (
+                all_reduce_mean(x, dist) for x in (n_ep, ret_sum, len_sum, exit_sum, decoy_sum)
+            )
+        pg, vl, ent, kl, cf = losses.tolist()
+        row: dict[str, Any] = {
+            "update": update,
+            "env_steps": update * batch * world,
+            "episodes": round(n_ep * world),
+            "episode_return": ret_sum / n_ep if n_ep else float("nan"),
+            "episode_length": len_sum / n_ep if n_ep else float("nan"),
+            "exit_rate": exit_sum / n_ep if n_ep else float("nan"),
+            "decoy_rate": decoy_sum / n_ep if n_ep else float("nan"),
+            "env_steps_per_s": batch * world / seconds,
+            "env_fraction": env_time / seconds,
+            "policy_loss": pg,
+            "value_loss": vl,
+            "entropy": ent,
+            "approx_kl": kl,
+            "clip_fraction": cf,
+            "lr": optimizer.param_groups[0]["lr"],
+        }
+        if world > 1:
+            for key in (
+                "policy_loss",
+                "value_loss",
+                "entropy",
+                "approx_kl",
+                "clip_fraction",
+                "env_fraction",
+            ):
+                row[key] = all_reduce_mean(row[key], dist)
+            row["env_steps_per_s"] = all_reduce_mean(row["env_steps_per_s"], dist) * world
+
+        if cfg.eval_every and update % cfg.eval_every == 0 and dist.is_main:
+            t0 = time.perf_counter()
+            row.update(_evaluate(policy, evals, cfg, update, device))
+            timing["eval"] += time.perf_counter() - t0
+        history.append(row)
+        if bar is not None:
+            bar.update(batch * world)
+            bar.set_postfix(
+                ret=f"{row['episode_return']:.3f}",
+                exit=f"{row['exit_rate']:.3f}",
+                sps=f"{row['env_steps_per_s']:.0f}",
+                refresh=False,
+            )
+        if metrics_path is not None and dist.is_main:
+            metrics_path.parent.mkdir(parents=True, exist_ok=True)
+            with metrics_path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+        if callback is not None:
+            callback(update, policy, row)
+
+        # sync point: checkpoint, then restart every env on the next ids of its stream
+        sync = cfg.checkpoint_every > 0 and update % cfg.checkpoint_every == 0
+        if ckpt_path is not None and (sync or update == num_updates):
+            state = _checkpoint_state(
+                spec,
+                cfg,
+                update,
+                policy,
+                optimizer,
+                history,
+                env,
+                rank_first,
+                sample_gen,
+                perm_gen,
+                dist,
+                exact=sync,
+            )
+            if dist.is_main:
+                save_checkpoint(ckpt_path, state)
+                last_ckpt = str(ckpt_path)
+        if sync and update < num_updates:
+            t0 = time.perf_counter()
+            obs = env.reset()
+            timing["env"] += time.perf_counter() - t0
+
+    if bar is not None:
+        bar.close()
+    timing["total"] = time.perf_counter() - t_start
+    steps = (num_updates - start_update) * batch * world
+    timing["env_fraction"] = timing["env"] / timing["total"] if timing["total"] else 0.0
+    timing["env_steps_per_s"] = steps / timing["total"] if timing["total"] else 0.0
+    return PPOResult(policy, history, timing, (rank_first, env.next_id), last_ckpt)
+
+
+def _evaluate(
+    policy: ActorCritic,
+    evals: Mapping[str, AnySpec],
+    cfg: PPOConfig,
+    update: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """``eval/<name>/{exit,proxy,neither}`` rates; sampling from a generator seeded by
+    (seed, update), so evaluation never moves the training RNG streams."""
+    out: dict[str, float] = {}
+    env_kwargs = {
+        k: v
+        for k, v in cfg.env_kwargs.items()
+        if k in ("reveal_exit", "hide_colors", "pixels", "radius", "num_threads")
+    }
+    for name, spec in evals.items():
+        gen = torch.Generator(device=device)
+        gen.manual_seed(cfg.seed * 1_000_003 + update)
+        ev = fastmaze.evaluate(
+            lambda o, g=gen: policy.act(o, greedy=cfg.eval_greedy, generator=g),
+            spec,
+            cfg.eval_episodes,
+            seed=cfg.seed,
+            first_id=cfg.eval_first_id,
+            obs=cfg.obs,
+            max_steps=cfg.max_steps,
+            **env_kwargs,
+        )
+        row = ev.rows()[0]
+        for key in ("exit", "proxy", "neither"):
+            out[f"eval/{name}/{key}"] = float(row[key][0])
+    return out
+
+
+def _checkpoint_state(
+    spec: AnySpec,
+    cfg: PPOConfig,
+    update: int,
+    policy: ActorCritic,
+    optimizer: torch.optim.Optimizer,
+    history: list[dict[str, Any]],
+    env: _Env,
+    rank_first: int,
+    sample_gen: torch.Generator,
+    perm_gen: torch.Generator,
+    dist: Dist,
+    exact: bool,
+) -> dict[str, Any]:
+    """Everything a resume needs; per-rank parts gathered from every rank (a collective)."""
+    mine = {
+        "first_id": rank_first,
+        "next_id": env.next_id,
+        "sample_gen": sample_gen.get_state(),
+        "perm_gen": perm_gen.get_state(),
+        "rng": rng_state(),
+    }
+    return {
+        "format": "fastmaze.ppo/1",
+        "spec": repr(spec),
+        "config": cfg.to_dict(),
+        "world_size": dist.world_size,
+        "update": update,
+        "exact": exact,
+        "policy": policy.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "history": history,
+        "ranks": _broadcast_objects(mine, dist),
+    }
+
+
+def _check_resume(saved: Mapping[str, Any], spec: AnySpec, cfg: PPOConfig, world: int) -> None:
+    if saved.get("format") != "fastmaze.ppo/1":
+        raise ValueError("resume: not a fastmaze PPO checkpoint")
+    if saved["spec"] != repr(spec):
+        raise ValueError(f"resume: the checkpoint was trained on {saved['spec']}, not {spec!r}")
+    if saved["world_size"] != world:
+        raise ValueError(
+            f"resume: the checkpoint has {saved['world_size']} ranks, this run {world}"
+        )
+    now = cfg.to_dict()
+    diff = sorted(k for k in now if k not in RESUMABLE_CHANGES and now[k] != saved["config"].get(k))
+    if diff:
+        raise ValueError(f"resume: config differs from the checkpoint's in {diff}")
