@@ -17,6 +17,14 @@ from fastmaze.train import experiments as ex  # noqa: E402
 torch.set_num_threads(1)
 HAS_PPO = importlib.util.find_spec("fastmaze.train.ppo") is not None
 TINY = {"size": [3, 3], "eval_episodes": 200, "threads": 1, "progress": False, "seeds": [0]}
+TINY_PPO = {
+    "total_env_steps": 512,
+    "num_envs": 8,
+    "num_steps": 32,
+    "model": "fcn",
+    "model_kwargs": {"channels": 4, "depth": 1},
+    "max_steps": 20,
+}
 
 
 def test_shortcut_map_tiny(tmp_path: Path) -> None:
@@ -58,15 +66,13 @@ def test_ppo_presets(name: str, tmp_path: Path) -> None:
         "corner": {"ks": [1]},
         "joint-failure": {"rhos": [1.0], "ws": [0.1]},
     }[name]
-    r = ex.run_experiment(
-        name, tmp_path, {**TINY, **axis, "ppo": {"total_steps": 2048}}, echo=lambda s: None
-    )
+    r = ex.run_experiment(name, tmp_path, {**TINY, **axis, "ppo": TINY_PPO}, echo=lambda s: None)
     assert len(r["rows"]) == 1 and (tmp_path / "runs.csv").exists() and r["plots"]
 
 
 def test_overrides_and_errors() -> None:
-    over = ex.parse_overrides(["rhos=[0.5,1]", "cues=channel", "ppo.total_steps=10"])
-    assert over == {"rhos": [0.5, 1], "cues": "channel", "ppo": {"total_steps": 10}}
+    over = ex.parse_overrides(["rhos=[0.5,1]", "cues=channel", "ppo.total_env_steps=10"])
+    assert over == {"rhos": [0.5, 1], "cues": "channel", "ppo": {"total_env_steps": 10}}
     cfg = ex.resolve("shortcut-map", {"cues": "rgb"})
     assert cfg["cues"] == ["rgb"]
     with pytest.raises(ValueError, match="not a field"):

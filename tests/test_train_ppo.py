@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 import fastmaze  # noqa: E402
 from fastmaze.train.ppo import ActorCritic, PPOConfig, PPOResult, train_ppo  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])  # the fastmaze under test
 SPEC = fastmaze.MazeSpec(size=(2, 2))
 MAX_STEPS = 10  # a random walk finds the exit of a 2 x 2 maze within 10 steps ~24% of the time
 SMALL_MODEL = {"model": "impala", "model_kwargs": {"channels": (8,), "hidden": 32}}
@@ -229,7 +229,7 @@ def test_ddp_two_gloo_ranks(tmp_path: Path) -> None:
             WORLD_SIZE="2",
             LOCAL_RANK=str(rank),
             OMP_NUM_THREADS="1",
-            PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+            PYTHONPATH=os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]),
         )
         procs.append(
             subprocess.Popen(

@@ -106,23 +106,26 @@ def _ppo() -> Any:
 
 
 def _ppo_cell(cfg: dict[str, Any], spec: Any, test: Any, seed: int, **extra: Any) -> dict:
+    """Trains PPO on ``spec`` and evaluates the sampled policy on ``test``."""
+    import dataclasses
+
     import fastmaze
 
     ppo = _ppo()
-    config: Any = {**cfg["ppo"], "seed": seed, **extra}
-    if hasattr(ppo, "PPOConfig"):
-        import dataclasses
-
-        known = {f.name for f in dataclasses.fields(ppo.PPOConfig)}
-        config = ppo.PPOConfig(**{k: v for k, v in config.items() if k in known})
-    out = ppo.train_ppo(spec, config)
-    policy, metrics = out if isinstance(out, tuple) else (out.policy, getattr(out, "metrics", {}))
-    ev = fastmaze.evaluate(policy, test, cfg["eval_episodes"], seed=seed, first_id=2**40)
+    fields = {**cfg["ppo"], "seed": seed, **extra}
+    if cfg.get("device") is not None:
+        fields.setdefault("device", cfg["device"])
+    unknown = set(fields) - {f.name for f in dataclasses.fields(ppo.PPOConfig)}
+    if unknown:
+        raise ValueError(f"ppo: {', '.join(sorted(unknown))} not a field of PPOConfig")
+    out = ppo.train_ppo(spec, ppo.PPOConfig(**fields), progress=cfg["progress"])
+    ev = fastmaze.evaluate(out.policy.act, test, cfg["eval_episodes"], seed=seed, first_id=2**40)
     row = ev.rows()[0]
     result: dict[str, Any] = {"episodes": row["episodes"]}
     for k in ("exit", "proxy", "neither"):
         result.update({k: row[k][0], f"{k}_lo": row[k][1], f"{k}_hi": row[k][2]})
-    result["train_metrics"] = json.loads(json.dumps(metrics or {}, default=str))
+    last = out.history[-1] if out.history else {}
+    result["train_metrics"] = json.loads(json.dumps(last, default=str))
     return result
 
 
@@ -156,7 +159,7 @@ _MAZE = {
     "threads": None,
     "progress": True,
 }
-_PPO = {"ppo": {"total_steps": 2_000_000}}
+_PPO = {"ppo": {"total_env_steps": 2_000_000, "model": "impala"}}
 PRESETS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -211,7 +214,7 @@ _AXIS_KEY = {"rhos": "rho", "cues": "cue", "models": "model", "seeds": "seed", "
 # -- configuration ----------------------------------------------------------------------------
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
     """``key=value`` strings to a dict; values parsed as JSON, else kept as strings.
-    Dotted keys set nested fields (``ppo.total_steps=1000``)."""
+    Dotted keys set nested fields (``ppo.total_env_steps=1000``)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
