@@ -5,9 +5,9 @@ Build it with ``VecMazeEnv(spec, n, backend="torch", device="cuda")`` (or this c
 semantics (rules, rewards, flags, info, level ids, auto-reset modes) are those of the native
 `VecMazeEnv`, documented there once; a test steps both and compares every byte.
 
-**Level pool.** Levels are generated on the host by the compiled core (through a native
-`VecMazeEnv` used as a level factory: `_core.generate_into`, and its C BFS for
-``optimal_length`` / ``ambiguous``), packed into (pinned, with CUDA) host buffers and copied
+**Level pool.** Levels are generated on the host by the compiled core (`_core.generate_into`
+into reused `Levels` arrays; `fastmaze.solve` for ``optimal_length`` / ``ambiguous``),
+packed into (pinned, with CUDA) host buffers and copied
 to a pool on the device: a ring of ``pool_size`` slots, refilled in blocks of ``block_size``
 levels. Stream position k (the k-th reset since the stream (re)started) lives in slot
 k mod pool_size. A background thread generates the next block into the other of two host
@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fastmaze import _core
 from fastmaze.env import (
     AUTORESET_MODES,
     INFO_KEYS,
@@ -62,7 +63,8 @@ from fastmaze.env import (
     _VectorBase,
     gym,
 )
-from fastmaze.levels import _check_int, default_threads
+from fastmaze.levels import Levels, _check_int, _components, default_threads
+from fastmaze.solve import Oracles, solve
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
 # A square of a level on the device, one uint8: colour code | DECOY | WALL | EXIT.
@@ -107,24 +109,19 @@ def _device(device: Any) -> torch.device:
 
 class _HostLevels:
     """Host side of the pool: generates blocks of levels with their oracles into two
-    (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time."""
+    (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time.
+
+    Public calls only: `fastmaze.levels.Levels.empty` staging arrays filled in place by
+    `fastmaze._core.generate_into` (level ids first_id + pos ..), and `fastmaze.solve` (into
+    a reused `Oracles`) for ``optimal_length`` (its ``path_length``) and ``ambiguous``: the
+    same BFS definitions as the native env's, checked level by level in the tests."""
 
     def __init__(self, env: TorchVecMazeEnv, block: int, pin: bool) -> None:
         self.env = env
         H, W = env.maze_spec.shape
-        # The native env is the level factory: its _load generates ids (wrapping for
-        # num_levels) with the compiled core and computes the BFS oracles in C. An
-        # egocentric window of radius 0 makes the observation it also draws one square.
-        self.native = VecMazeEnv(
-            env.maze_spec,
-            block,
-            env.seed,
-            obs="egocentric",
-            radius=0,
-            first_id=env.first_id,
-            num_levels=env.num_levels,
-            num_threads=env.num_threads,
-        )
+        self.params, self.mixture = _components(env.maze_spec)
+        self.levels = Levels.empty(env.maze_spec, env.seed, np.zeros(block, np.int64))
+        self.oracles: dict[int, Oracles] = {}  # by block length (a last partial block differs)
         self.arange = np.arange(block, dtype=np.int64)
         self.sq = [torch.zeros((block, _padded(H * W)), dtype=torch.uint8) for _ in range(2)]
         self.meta = [torch.empty((block, 3), dtype=torch.int32) for _ in range(2)]
@@ -134,27 +131,45 @@ class _HostLevels:
         self.copied: list[Any] = [None, None]  # CUDA event: the buffer's last upload is done
 
     def produce(self, buf: int, pos: int, count: int) -> tuple[int, int, int]:
-        """Fills buffer ``buf`` with stream positions pos .. pos+count-1 (worker thread)."""
+        """Fills buffer ``buf`` with stream positions pos .. pos+count-1 (worker thread).
+        Positions of one block never wrap: with num_levels=K, pos + count <= K."""
         if self.copied[buf] is not None:
             self.copied[buf].synchronize()
-        nat = self.native
-        nat._next_id = nat.first_id + pos
-        nat._load(self.arange[:count])
-        H, W = nat.maze_spec.shape
-        lv, info = nat.levels, nat._info
+        env = self.env
+        H, W = env.maze_spec.shape
+        if self.levels.seed != env.seed:
+            self.levels = Levels.empty(env.maze_spec, env.seed, self.levels.ids)
+        lv = self.levels[:count]
+        np.add(self.arange[:count], env.first_id + pos, out=lv.ids)
+        _core.generate_into(
+            self.params,
+            self.mixture,
+            env.seed,
+            env.first_id + pos,
+            lv.grid,
+            lv.color,
+            lv.start,
+            lv.exit,
+            lv.decoys,
+            lv.n_decoys,
+            lv.component,
+            env.num_threads if count >= 512 else 1,  # a team costs more than a few levels
+        )
+        threads = env.num_threads if count >= 64 else 1
+        oracles = solve(lv, threads, out=self.oracles.get(count))
+        self.oracles[count] = oracles
         sq = self.sq[buf][:count, : H * W].numpy()
-        np.bitwise_and(lv.color[:count].reshape(count, H * W), COLOR, out=sq)
-        sq |= (lv.grid[:count].reshape(count, H * W) != 0).view(np.uint8) << 5
-        n_dec = lv.n_decoys[:count]
-        rows, k = np.nonzero(np.arange(lv.decoys.shape[1]) < n_dec[:, None])
+        np.bitwise_and(lv.color.reshape(count, H * W), COLOR, out=sq)
+        sq |= (lv.grid.reshape(count, H * W) != 0).view(np.uint8) << 5
+        rows, k = np.nonzero(np.arange(lv.decoys.shape[1]) < lv.n_decoys[:, None])
         if len(rows):
-            d = lv.decoys[:count][rows, k]
+            d = lv.decoys[rows, k]
             sq[rows, d[:, 0] * W + d[:, 1]] |= DECOY
-        sq[np.arange(count), lv.exit[:count, 0] * W + lv.exit[:count, 1]] |= EXIT
+        sq[self.arange[:count], lv.exit[:, 0] * W + lv.exit[:, 1]] |= EXIT
         meta = self.meta[buf][:count].numpy()
-        meta[:, _START] = lv.start[:count, 0] * W + lv.start[:count, 1]
-        meta[:, _OPT] = info["optimal_length"][:count]
-        meta[:, _AMB] = info["ambiguous"][:count]
+        meta[:, _START] = lv.start[:, 0] * W + lv.start[:, 1]
+        meta[:, _OPT] = oracles.path_length
+        meta[:, _AMB] = oracles.ambiguous
         return buf, pos, count
 
 
@@ -321,7 +336,6 @@ class TorchVecMazeEnv(_VectorBase):
         future = getattr(self, "_future", None)
         if future is not None:
             future.result()
-        self._host.native.seed = self.seed
         if self._cuda:  # uploads on the side stream must not race queued reads of the pool
             self._side.wait_stream(torch.cuda.current_stream(self.device))
         self._k.zero_()

@@ -279,3 +279,27 @@ def test_bad_arguments() -> None:
 def test_cuda_absent_error() -> None:
     with pytest.raises(ValueError, match="CUDA is not available"):
         VecMazeEnv(SPEC, 2, backend="torch", device="cuda")
+
+
+@pytest.mark.parametrize("loops", [0.0, 0.6])
+def test_solve_oracles_match_native_info(loops: float) -> None:
+    """The torch backend takes optimal_length / ambiguous from `fastmaze.solve`; the native
+    env computes them with its own BFS in C. They agree level by level (ambiguous levels
+    included, which needs loops)."""
+    spec = fastmaze.MazeSpec(
+        size=(5, 5), loops=loops, n_decoys={1: 0.5, 3: 0.5}, decoy_color={"green": 1.0},
+        n_distractors=1, distractor_color={"blue": 1.0}, palette=("red", "green", "blue"),
+    )  # fmt: skip
+    n = 2000
+    _, info = VecMazeEnv(spec, n, seed=4, first_id=50, num_threads=1).reset()
+    oracles = fastmaze.solve(fastmaze.generate(spec, n, seed=4, start=50, threads=1), 1)
+    assert np.array_equal(oracles.path_length, info["optimal_length"])
+    assert np.array_equal(oracles.ambiguous, info["ambiguous"])
+    assert loops == 0 or info["ambiguous"].any()
+
+
+def test_host_levels_use_no_native_env() -> None:
+    """Level production goes through public calls, not a private native env."""
+    env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", pool_size=16, block_size=4)
+    assert not any(isinstance(v, VecMazeEnv) for v in vars(env._host).values())
+    env.close()
