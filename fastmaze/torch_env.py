@@ -38,7 +38,8 @@ before stepping, as the native backend does.
 **Outputs** are fresh tensors each call (never overwritten later), on the env's device:
 obs uint8 [N, C, H, W], reward float32 [N], terminated / truncated bool [N], info of
 tensors [N] (dtypes as the native info; ``same_step`` adds final_obs / final_info and their
-masks). Only ``obs="symbolic"`` is implemented so far.
+masks). Every observation kind of the native backend (symbolic, rgb, egocentric) is drawn
+whole from the boards each call, byte for byte as the native one draws it.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from fastmaze.env import (
     gym,
 )
 from fastmaze.levels import Levels, _check_int, _components, default_threads
+from fastmaze.render import _lut
 from fastmaze.solve import Oracles, solve
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
@@ -214,8 +216,6 @@ class TorchVecMazeEnv(_VectorBase):
             raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
         if obs not in OBS_KINDS:
             raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
-        if obs != "symbolic":
-            raise ValueError(f"obs: {obs!r} is not implemented by the torch backend yet")
         if len(spec.palette) > COLOR:
             raise ValueError(f"spec: the torch backend supports at most {COLOR} colours")
         self.device = _device(
@@ -282,9 +282,8 @@ class TorchVecMazeEnv(_VectorBase):
             )
 
     @property
-    def single_obs_shape(self) -> tuple[int, int, int]:
-        H, W = self.maze_spec.shape
-        return (2 + len(self.maze_spec.palette) + self.reveal_exit, H, W)
+    def single_obs_shape(self) -> tuple[int, ...]:
+        return VecMazeEnv.single_obs_shape.fget(self)  # the same shapes by definition
 
     def _allocate(self) -> None:
         n, dev = self.num_envs, self.device
@@ -311,11 +310,50 @@ class TorchVecMazeEnv(_VectorBase):
         self._base = torch.tensor(
             np.float32(0.0) - np.float32(self.step_penalty), dtype=torch.float32, device=dev
         )
-        plane = self.single_obs_shape[0] * H * W
-        self._agent_at = torch.arange(n, dtype=torch.int64, device=dev) * plane + H * W
+        self._drawing_tables()
         self._reads: list[torch.Tensor] = [torch.zeros((), dtype=torch.int64) for _ in range(8)]
         if self.device.type == "cuda":
             self._reads = [t.pin_memory() for t in self._reads]
+
+    def _drawing_tables(self) -> None:
+        """Tables and index offsets of the drawing: what a square byte (colour | DECOY | WALL
+        | EXIT) shows, as the native renderers decide it (csrc/render.c, csrc/step.c)."""
+        n, dev, spec = self.num_envs, self.device, self.maze_spec
+        H, W = spec.shape
+        P = len(spec.palette)
+        per_env = int(np.prod(self.single_obs_shape))
+        env_at = torch.arange(n, dtype=torch.int64, device=dev) * per_env
+        byte = np.arange(256)
+        wall, code = (byte & WALL) != 0, byte & COLOR
+        shown = (code >= 1) & (code <= P) & (not self.hide_colors)  # a colour is drawn
+        if self.obs_kind == "symbolic":
+            self._agent_at = env_at + H * W  # the agent plane
+        elif self.obs_kind == "rgb":
+            px = self.pixels
+            entry = np.where(wall, P + 1, np.where(shown, code, 0))  # of render._lut's rows
+            lut = _lut(spec.palette)
+            self._rgb_lut = torch.from_numpy(lut[entry]).to(dev)  # [256, 3]
+            # The agent: an AGENT_RGB square inset by (px + 1) // 4 in its square.
+            inset = (px + 1) // 4
+            side, width = px - 2 * inset, W * px
+            ch, i, j = np.meshgrid(np.arange(3), np.arange(side), np.arange(side), indexing="ij")
+            offs = ch * H * px * width + (inset + i) * width + inset + j
+            self._inset = torch.from_numpy(offs.reshape(-1).astype(np.int64)).to(dev)
+            self._inset_rgb = torch.from_numpy(lut[P + 2][ch.reshape(-1)]).to(dev)
+            self._env_at = env_at
+        else:
+            r, C = self.radius, self.single_obs_shape[0]
+            d = np.arange(-r, r + 1)
+            self._ego_dr = torch.from_numpy(np.repeat(d, 2 * r + 1)).to(dev)  # window i·S + j
+            self._ego_dc = torch.from_numpy(np.tile(d, 2 * r + 1)).to(dev)
+            table = np.zeros((256, C), np.uint8)
+            table[:, 0] = wall
+            for c in range(1, P + 1):
+                table[:, 1 + c] = shown & (code == c)
+            if self.reveal_exit:
+                table[:, C - 1] = (byte & EXIT) != 0
+            self._ego_lut = torch.from_numpy(table).to(dev)
+            self._wall = torch.tensor(WALL, dtype=torch.uint8, device=dev)
 
     def _setup_gym(self) -> None:
         if gym is None:
@@ -323,7 +361,8 @@ class TorchVecMazeEnv(_VectorBase):
             return
         from gymnasium.vector.utils import batch_space
 
-        self.single_observation_space = gym.spaces.Box(0, 1, self.single_obs_shape, np.uint8)
+        high = 255 if self.obs_kind == "rgb" else 1
+        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, np.uint8)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.single_action_space = gym.spaces.Discrete(4)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -460,8 +499,45 @@ class TorchVecMazeEnv(_VectorBase):
 
     # -- one step's tensor work ------------------------------------------------------------
     def _render(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """uint8 [N, C, H, W]: the symbolic planes of boards sq (int64 words of the padded
-        uint8 [N, H·W] boards), agent at pos [N].
+        """uint8 [N, *single_obs_shape]: the observations of boards sq (int64 words of the
+        padded uint8 [N, H·W] boards) with the agents at pos [N] (flat square index)."""
+        if self.obs_kind == "rgb":
+            return self._render_rgb(sq, pos)
+        if self.obs_kind == "egocentric":
+            return self._render_ego(sq, pos)
+        return self._render_symbolic(sq, pos)
+
+    def _render_rgb(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, 3, H·px, W·px]: each square's colour (a 256-entry table of the square
+        byte) spread over px × px pixels in one broadcast copy, then the agent's inset
+        square written at precomputed offsets."""
+        n, (H, W), px = sq.shape[0], self.maze_spec.shape, self.pixels
+        rgb = self._rgb_lut[sq.view(torch.uint8)[:, : H * W].long()]  # [N, H·W, 3]
+        out = torch.empty((n, 3, H, px, W, px), dtype=torch.uint8, device=self.device)
+        out.copy_(rgb.view(n, H, W, 3).permute(0, 3, 1, 2)[:, :, :, None, :, None].expand_as(out))
+        row = torch.div(pos, W, rounding_mode="floor")
+        corner = self._env_at + row * (px * px * W) + (pos - row * W) * px
+        out.view(-1)[corner.unsqueeze(1) + self._inset] = self._inset_rgb
+        return out.view(n, 3, H * px, W * px)
+
+    def _render_ego(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, C, S, S], S = 2·radius + 1: the window's squares gathered from the
+        boards (wall outside them), their planes from a 256-entry table, the agent at the
+        centre."""
+        n, (H, W), r = sq.shape[0], self.maze_spec.shape, self.radius
+        S, C = 2 * r + 1, self.single_obs_shape[0]
+        row = torch.div(pos, W, rounding_mode="floor")
+        rows = row.unsqueeze(1) + self._ego_dr  # [N, S·S]
+        cols = (pos - row * W).unsqueeze(1) + self._ego_dc
+        inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
+        at = rows.clamp_(0, H - 1).mul_(W).add_(cols.clamp_(0, W - 1))
+        square = torch.where(inside, sq.view(torch.uint8).gather(1, at), self._wall)
+        planes = self._ego_lut[square.long()]  # [N, S·S, C]
+        planes[:, r * S + r, 1] = 1  # the agent, at the centre
+        return planes.view(n, S, S, C).permute(0, 3, 1, 2).contiguous()
+
+    def _render_symbolic(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, C, H, W]: the symbolic planes of boards sq, agent at pos [N].
 
         Outputs are fresh tensors, so a step writes a whole observation anyway: drawing it
         from the boards (P + 3 elementwise passes) costs no more than copying the last one

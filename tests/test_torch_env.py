@@ -35,6 +35,7 @@ RULES = [
     {"hide_colors": True, "proxy_reward": {"blue": 2.0}, "step_penalty": 0.125, "max_steps": 9},
 ]
 MODES = ["next_step", "same_step", "disabled"]
+OBS = {"symbolic": {}, "rgb": {"pixels": 3}, "egocentric": {"radius": 2}}
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
 DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 
@@ -110,12 +111,35 @@ def _compare(
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("obs", OBS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("rules", range(len(RULES)))
-def test_matches_native(device: str, mode: str, rules: int) -> None:
-    ended, env = _compare(device, mode, RULES[rules])
+def test_matches_native(device: str, obs: str, mode: str, rules: int) -> None:
+    ended, env = _compare(device, mode, RULES[rules], obs=obs, **OBS[obs])
     assert ended > 10  # resets were exercised
     assert env._filled >= 3 * env.pool_size  # the ring was refilled several times
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    ("obs", "params"),
+    [
+        ("rgb", {"pixels": 1}),  # no room for an inset: the agent fills its square
+        ("rgb", {"pixels": 2}),
+        ("rgb", {"pixels": 5, "hide_colors": True}),
+        ("rgb", {"pixels": 8}),  # the default
+        ("egocentric", {"radius": 0}),  # one square
+        ("egocentric", {"radius": 1, "hide_colors": True}),
+        ("egocentric", {"radius": 6, "reveal_exit": True}),  # wider than the 9 x 9 board
+    ],
+)
+def test_obs_params_match_native(device: str, obs: str, params: dict) -> None:
+    """Pixels per square, the agent's inset, radius (the window past the board is wall),
+    hide_colors and reveal_exit, byte for byte."""
+    rules = {"max_steps": 20, "proxy_reward": {"green": 1.0}}
+    ended, env = _compare(device, "same_step", rules, steps=60, obs=obs, **params)
+    assert ended > 5
+    assert env.obs.shape == (5, *env.single_obs_shape)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -187,10 +211,11 @@ def test_outputs_are_fresh_tensors() -> None:
     assert out[4]["level_id"].dtype == torch.int64
 
 
-def test_gymnasium_api() -> None:
-    native = VecMazeEnv(SPEC, 3, reveal_exit=True, autoreset_mode="same_step")
-    env = VecMazeEnv(SPEC, 3, reveal_exit=True, autoreset_mode="same_step", backend="torch",
-                     device=torch.device("cpu"))  # fmt: skip
+@pytest.mark.parametrize("obs", OBS)
+def test_gymnasium_api(obs: str) -> None:
+    native = VecMazeEnv(SPEC, 3, obs=obs, reveal_exit=True, autoreset_mode="same_step")
+    env = VecMazeEnv(SPEC, 3, obs=obs, reveal_exit=True, autoreset_mode="same_step",
+                     backend="torch", device=torch.device("cpu"))  # fmt: skip
     assert isinstance(env, gym.vector.VectorEnv)
     assert env.single_observation_space == native.single_observation_space
     assert env.observation_space == native.observation_space
@@ -260,8 +285,8 @@ def test_disabled_misuse() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="pool_size"):
         VecMazeEnv(SPEC, 8, backend="torch", device="cpu", pool_size=10, block_size=4)
-    with pytest.raises(ValueError, match="not implemented"):
-        VecMazeEnv(SPEC, 2, obs="rgb", backend="torch", device="cpu")
+    with pytest.raises(ValueError, match="obs"):
+        VecMazeEnv(SPEC, 2, obs="pixels", backend="torch", device="cpu")
     with pytest.raises(ValueError, match="device"):
         VecMazeEnv(SPEC, 2, backend="torch", device="tpu")
     with pytest.raises(ValueError, match="native backend runs on the CPU"):
