@@ -328,3 +328,28 @@ def test_host_levels_use_no_native_env() -> None:
     env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", pool_size=16, block_size=4)
     assert not any(isinstance(v, VecMazeEnv) for v in vars(env._host).values())
     env.close()
+
+
+@pytest.mark.parametrize("obs", OBS)
+def test_single_env_torch_backend(obs: str) -> None:
+    """MazeEnv passes backend / device through: same observations, rewards, flags and info
+    as the native MazeEnv, the observation as a tensor."""
+    args = {"obs": obs, "max_steps": 15, "proxy_reward": {"green": 0.5}, **OBS[obs]}
+    native = fastmaze.MazeEnv(SPEC, seed=2, **args)
+    env = fastmaze.MazeEnv(SPEC, seed=2, backend="torch", device="cpu", **args)
+    rng = np.random.default_rng(1)
+    episodes = 0
+    while episodes < 4:
+        (o1, i1), (o2, i2) = native.reset(), env.reset()
+        assert isinstance(o2, torch.Tensor) and i1 == i2
+        _same(o1, o2, "reset")
+        done = False
+        while not done:
+            a = int(rng.integers(0, 4))
+            (o1, *rest1), (o2, *rest2) = native.step(a), env.step(a)
+            _same(o1, o2, "step")
+            assert rest1 == rest2
+            done = rest1[1] or rest1[2]
+        episodes += 1
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
