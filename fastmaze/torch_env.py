@@ -328,6 +328,8 @@ class TorchVecMazeEnv(_VectorBase):
         shown = (code >= 1) & (code <= P) & (not self.hide_colors)  # a colour is drawn
         if self.obs_kind == "symbolic":
             self._agent_at = env_at + H * W  # the agent plane
+            self._scratch = torch.empty((n, H * W), dtype=torch.uint8, device=dev)
+            self._codes = torch.arange(1, P + 1, dtype=torch.uint8, device=dev).view(1, P, 1)
         elif self.obs_kind == "rgb":
             px = self.pixels
             entry = np.where(wall, P + 1, np.where(shown, code, 0))  # of render._lut's rows
@@ -540,24 +542,24 @@ class TorchVecMazeEnv(_VectorBase):
         """uint8 [N, C, H, W]: the symbolic planes of boards sq, agent at pos [N].
 
         Outputs are fresh tensors, so a step writes a whole observation anyway: drawing it
-        from the boards (P + 3 elementwise passes) costs no more than copying the last one
-        and updating the two squares the agent left and entered."""
+        from the boards costs no more than copying the last one and updating the two squares
+        the agent left and entered. Each plane group is one op writing uint8 (no bool casts):
+        the wall bit through a reused scratch board, every colour plane in one broadcast
+        comparison against the codes 1..P."""
         n, HW = sq.shape[0], self.maze_spec.shape[0] * self.maze_spec.shape[1]
-        sq = sq.view(torch.uint8)[:, :HW].contiguous()  # ops on padded rows don't vectorise
+        sq = sq.view(torch.uint8)[:, :HW]
         C, P = self.single_obs_shape[0], len(self.maze_spec.palette)
         out = torch.empty((n, C, HW), dtype=torch.uint8, device=self.device)
-        torch.bitwise_and(sq, WALL, out=out[:, 0])  # uint8 in and out: no bool casts
-        out[:, 0] >>= 5
-        out[:, 1] = 0
+        bits = self._scratch
+        torch.ne(torch.bitwise_and(sq, WALL, out=bits), 0, out=out[:, 0])
+        out[:, 1].zero_()
         if self.hide_colors:
-            out[:, 2 : 2 + P] = 0
-        else:
-            color = sq & COLOR
-            for c in range(1, P + 1):
-                torch.eq(color, c, out=out[:, 1 + c])
+            out[:, 2 : 2 + P].zero_()
+        elif P:
+            code = torch.bitwise_and(sq, COLOR, out=bits).unsqueeze(1)
+            torch.eq(code, self._codes, out=out[:, 2 : 2 + P])
         if self.reveal_exit:
-            torch.bitwise_and(sq, EXIT, out=out[:, -1])
-            out[:, -1] >>= 6
+            torch.ne(torch.bitwise_and(sq, EXIT, out=bits), 0, out=out[:, -1])
         out.view(-1)[self._agent_at + pos] = 1
         return out.view(n, *self.single_obs_shape)
 
