@@ -304,8 +304,7 @@ class TorchVecMazeEnv(_VectorBase):
         self.truncations = zeros(n, dtype=torch.bool, device=dev)
         self._k = zeros((), dtype=torch.int64, device=dev)  # resets since the stream start
         self._errors = zeros((), dtype=torch.int64, device=dev)
-        self._drow = torch.tensor([-1, 0, 1, 0], dtype=torch.int64, device=dev)
-        self._dcol = torch.tensor([0, 1, 0, -1], dtype=torch.int64, device=dev)
+        self._offset = torch.tensor([-W, 1, W, -1], dtype=torch.int64, device=dev)  # by action
         self._proxy = torch.from_numpy(self._proxy_np).to(dev)
         self._base = torch.tensor(
             np.float32(0.0) - np.float32(self.step_penalty), dtype=torch.float32, device=dev
@@ -643,14 +642,15 @@ class TorchVecMazeEnv(_VectorBase):
 
     def _check_actions(self, actions: Any) -> torch.Tensor:
         a = self._check_tensor("actions", actions, None, "an integer dtype").long()
-        bad = (a < 0) | (a > 3)
+        clamped = a.clamp(0, 3)
+        bad = clamped != a
         if self.debug and bool(bad.any()):
             e = int(bad.int().argmax())
             raise ValueError(
                 f"actions: {int(a[e])} at env {e}; expected 0 up, 1 right, 2 down, 3 left"
             )
-        self._errors |= bad.any().long() * _BAD_ACTION
-        return a.clamp(0, 3)
+        self._errors.bitwise_or_(bad.any())  # True is _BAD_ACTION (1)
+        return clamped
 
     def check(self) -> None:
         """Raises ValueError if an action outside 0..3 was given, or an ended env was stepped
@@ -686,15 +686,14 @@ class TorchVecMazeEnv(_VectorBase):
         act = ~pending  # next_step: pending envs reset instead; disabled: they stay put
         self._ensure(0 if mode == _DISABLED else self.num_envs)
         info = dict(self._info)
-        # move
+        # move: an acting agent is never on the outer ring (entering the exit ends the
+        # episode, and an ended env does not act), so its 4 neighbours are on the board and
+        # a move is a flat offset; the clamp only keeps a non-acting env's lookup in memory
+        # (as csrc/step.c's symbolic step).
         pos = self._pos
-        r = torch.div(pos, W, rounding_mode="floor")
-        nr = r + self._drow[a]
-        nc = pos - r * W + self._dcol[a]
-        inside = (nr >= 0) & (nr < H) & (nc >= 0) & (nc < W)
-        t = nr.clamp(0, H - 1) * W + nc.clamp(0, W - 1)
+        t = (pos + self._offset[a]).clamp_(0, H * W - 1)
         st = self._sq.view(torch.uint8).gather(1, t.unsqueeze(1)).squeeze(1)
-        open_ = act & inside & ((st & WALL) == 0)
+        open_ = act & ((st & WALL) == 0)
         new = torch.where(open_, t, pos)
         # enter
         is_exit = open_ & ((st & EXIT) != 0)
