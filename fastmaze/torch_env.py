@@ -304,6 +304,9 @@ class TorchVecMazeEnv(_VectorBase):
         self.truncations = zeros(n, dtype=torch.bool, device=dev)
         self._k = zeros((), dtype=torch.int64, device=dev)  # resets since the stream start
         self._errors = zeros((), dtype=torch.int64, device=dev)
+        # Typed scalars for torch.where: no conversion of a Python number at every call.
+        self._zero = {t: zeros((), dtype=t, device=dev) for t in _TORCH_DTYPES.values()}
+        self._one = torch.ones((), dtype=torch.float32, device=dev)
         self._offset = torch.tensor([-W, 1, W, -1], dtype=torch.int64, device=dev)  # by action
         self._proxy = torch.from_numpy(self._proxy_np).to(dev)
         self._base = torch.tensor(
@@ -574,16 +577,16 @@ class TorchVecMazeEnv(_VectorBase):
         self._sq = torch.where(res.unsqueeze(1), fresh, self._sq)
         self._pos = torch.where(res, meta[:, _START].long(), self._pos)
         ids = self.first_id + (k if self.num_levels is None else torch.remainder(k, R))
-        zero = torch.zeros((), dtype=torch.int64, device=self.device)
+        zero = self._zero
         info["level_id"] = torch.where(res, ids, info["level_id"])
         info["optimal_length"] = torch.where(res, meta[:, _OPT], info["optimal_length"])
         info["ambiguous"] = torch.where(res, meta[:, _AMB] != 0, info["ambiguous"])
         info["reached_exit"] = info["reached_exit"] & ~res
         info["reached_decoy"] = info["reached_decoy"] & ~res
-        info["decoy_color"] = torch.where(res, zero.to(torch.uint8), info["decoy_color"])
-        info["episode_return"] = torch.where(res, zero.float(), info["episode_return"])
-        info["episode_length"] = torch.where(res, zero.int(), info["episode_length"])
-        self._seen = torch.where(res, zero, self._seen)
+        info["decoy_color"] = torch.where(res, zero[torch.uint8], info["decoy_color"])
+        info["episode_return"] = torch.where(res, zero[torch.float32], info["episode_return"])
+        info["episode_length"] = torch.where(res, zero[torch.int32], info["episode_length"])
+        self._seen = torch.where(res, zero[torch.int64], self._seen)
         self._pending = self._pending & ~res
 
     # -- the API ---------------------------------------------------------------------------
@@ -612,7 +615,7 @@ class TorchVecMazeEnv(_VectorBase):
         self._load(res, info)
         self._consumed(self.num_envs)
         self.obs, self._info = self._render(self._sq, self._pos), info
-        self.rewards = torch.where(res, 0.0, self.rewards)
+        self.rewards = torch.where(res, self._zero[torch.float32], self.rewards)
         self.terminations = self.terminations & ~res
         self.truncations = self.truncations & ~res
         return self.obs, dict(self._info)
@@ -702,10 +705,11 @@ class TorchVecMazeEnv(_VectorBase):
         colored = (code >= 1) & (code <= len(self.maze_spec.palette))
         first = open_ & ~is_exit & colored & ((self._seen & bit) == 0)
         self._seen = torch.where(first, self._seen | bit, self._seen)
+        zero = self._zero[torch.float32]
         gain = torch.where(
             is_exit,
-            1.0,
-            torch.where(first, self._proxy[code.clamp(max=len(self.maze_spec.palette))], 0.0),
+            self._one,
+            torch.where(first, self._proxy[code.clamp(max=len(self.maze_spec.palette))], zero),
         )
         decoy = open_ & ~is_exit & ((st & DECOY) != 0)
         info["decoy_color"] = torch.where(
@@ -714,7 +718,7 @@ class TorchVecMazeEnv(_VectorBase):
         info["reached_decoy"] = info["reached_decoy"] | decoy
         info["reached_exit"] = info["reached_exit"] | is_exit
         terminated = (is_exit | decoy) if self.terminate_on_decoy else is_exit
-        reward = torch.where(act, self._base + gain, 0.0)
+        reward = torch.where(act, self._base + gain, zero)
         info["episode_length"] = info["episode_length"] + act.int()
         info["episode_return"] = torch.where(
             act, info["episode_return"] + reward, info["episode_return"]
