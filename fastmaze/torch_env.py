@@ -513,12 +513,15 @@ class TorchVecMazeEnv(_VectorBase):
 
     def _render_rgb(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
         """uint8 [N, 3, H·px, W·px]: each square's colour (a 256-entry table of the square
-        byte) spread over px × px pixels in one broadcast copy, then the agent's inset
-        square written at precomputed offsets."""
+        byte) spread over px pixels of one image row, that row copied down px times (whole
+        rows: several times faster on the CPU than one copy broadcasting both ways), then
+        the agent's inset square written at precomputed offsets."""
         n, (H, W), px = sq.shape[0], self.maze_spec.shape, self.pixels
         rgb = self._rgb_lut[sq.view(torch.uint8)[:, : H * W].long()]  # [N, H·W, 3]
-        out = torch.empty((n, 3, H, px, W, px), dtype=torch.uint8, device=self.device)
-        out.copy_(rgb.view(n, H, W, 3).permute(0, 3, 1, 2)[:, :, :, None, :, None].expand_as(out))
+        rgb = rgb.view(n, H, W, 3).permute(0, 3, 1, 2).unsqueeze(4)  # [N, 3, H, W, 1]
+        row = rgb.expand(n, 3, H, W, px).reshape(n, 3, H, 1, W * px)
+        out = torch.empty((n, 3, H, px, W * px), dtype=torch.uint8, device=self.device)
+        out.copy_(row.expand_as(out))
         row = torch.div(pos, W, rounding_mode="floor")
         corner = self._env_at + row * (px * px * W) + (pos - row * W) * px
         out.view(-1)[corner.unsqueeze(1) + self._inset] = self._inset_rgb
