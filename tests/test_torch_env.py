@@ -330,18 +330,19 @@ def test_host_levels_use_no_native_env() -> None:
     env.close()
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("obs", OBS)
-def test_single_env_torch_backend(obs: str) -> None:
+def test_single_env_torch_backend(device: str, obs: str) -> None:
     """MazeEnv passes backend / device through: same observations, rewards, flags and info
     as the native MazeEnv, the observation as a tensor."""
     args = {"obs": obs, "max_steps": 15, "proxy_reward": {"green": 0.5}, **OBS[obs]}
     native = fastmaze.MazeEnv(SPEC, seed=2, **args)
-    env = fastmaze.MazeEnv(SPEC, seed=2, backend="torch", device="cpu", **args)
+    env = fastmaze.MazeEnv(SPEC, seed=2, backend="torch", device=device, **args)
     rng = np.random.default_rng(1)
     episodes = 0
     while episodes < 4:
         (o1, i1), (o2, i2) = native.reset(), env.reset()
-        assert isinstance(o2, torch.Tensor) and i1 == i2
+        assert isinstance(o2, torch.Tensor) and o2.device.type == device and i1 == i2
         _same(o1, o2, "reset")
         done = False
         while not done:
