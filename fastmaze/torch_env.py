@@ -36,7 +36,7 @@ an ended env in ``autoreset_mode="disabled"``, which then leaves that env in pla
 before stepping, as the native backend does.
 
 **Outputs** are fresh tensors each call (never overwritten later), on the env's device:
-obs uint8 [N, C, H, W], reward float32 [N], terminated / truncated bool [N], info of
+obs uint8 [N, *single_obs_shape], reward float32 [N], terminated / truncated bool [N], info of
 tensors [N] (dtypes as the native info; ``same_step`` adds final_obs / final_info and their
 masks). Every observation kind of the native backend (symbolic, rgb, egocentric) is drawn
 whole from the boards each call, byte for byte as the native one draws it.
@@ -681,7 +681,7 @@ class TorchVecMazeEnv(_VectorBase):
         self, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
         """One step of every env. ``actions``: integer tensor [num_envs] on the env's device.
-        Returns (obs uint8 [N, C, H, W], reward float32 [N], terminated bool [N],
+        Returns (obs uint8 [N, *single_obs_shape], reward float32 [N], terminated bool [N],
         truncated bool [N], info dict of tensors [N]), fresh tensors on the device."""
         a = self._check_actions(actions)
         mode, W = self.autoreset, self.maze_spec.shape[1]
