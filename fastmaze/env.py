@@ -438,7 +438,9 @@ class MazeEnv(_EnvBase):
 
     Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a copy),
     a float reward, bool flags and an info dict of Python scalars. Level k after
-    ``reset(seed=s)`` is id first_id + k of (spec, s).
+    ``reset(seed=s)`` is id first_id + k of (spec, s). ``backend="torch"`` (with ``device``)
+    steps it on the torch backend: the observation is then a torch tensor on that device,
+    the rest as above.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
@@ -452,7 +454,11 @@ class MazeEnv(_EnvBase):
         self._vec = VecMazeEnv(spec, 1, seed, obs, autoreset_mode="disabled", **kwargs)
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
-        self._action = np.zeros(1, np.int64)
+        self._action: Any = np.zeros(1, np.int64)
+        if not isinstance(self._vec, VecMazeEnv):  # the torch backend: actions as a tensor
+            import torch
+
+            self._action = torch.zeros(1, dtype=torch.int64, device=self._vec.device)
         self._started = False
 
     def reset(
@@ -461,7 +467,7 @@ class MazeEnv(_EnvBase):
         super().reset(seed=seed)
         obs, info = self._vec.reset(seed=seed)
         self._started = True
-        return obs[0].copy(), {k: v[0].item() for k, v in info.items()}
+        return _copy(obs[0]), {k: v[0].item() for k, v in info.items()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if not self._started:
@@ -475,7 +481,12 @@ class MazeEnv(_EnvBase):
         if terminated[0] or truncated[0]:
             self._started = False
         info = {k: v[0].item() for k, v in info.items()}
-        return obs[0].copy(), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+        return _copy(obs[0]), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+
+def _copy(a: Any) -> Any:
+    """A copy of a numpy array or torch tensor."""
+    return a.copy() if isinstance(a, np.ndarray) else a.clone()
 
 
 def register_envs() -> None:

@@ -5,9 +5,9 @@ Build it with ``VecMazeEnv(spec, n, backend="torch", device="cuda")`` (or this c
 semantics (rules, rewards, flags, info, level ids, auto-reset modes) are those of the native
 `VecMazeEnv`, documented there once; a test steps both and compares every byte.
 
-**Level pool.** Levels are generated on the host by the compiled core (through a native
-`VecMazeEnv` used as a level factory: `_core.generate_into`, and its C BFS for
-``optimal_length`` / ``ambiguous``), packed into (pinned, with CUDA) host buffers and copied
+**Level pool.** Levels are generated on the host by the compiled core (`_core.generate_into`
+into reused `Levels` arrays; `fastmaze.solve` for ``optimal_length`` / ``ambiguous``),
+packed into (pinned, with CUDA) host buffers and copied
 to a pool on the device: a ring of ``pool_size`` slots, refilled in blocks of ``block_size``
 levels. Stream position k (the k-th reset since the stream (re)started) lives in slot
 k mod pool_size. A background thread generates the next block into the other of two host
@@ -36,9 +36,16 @@ an ended env in ``autoreset_mode="disabled"``, which then leaves that env in pla
 before stepping, as the native backend does.
 
 **Outputs** are fresh tensors each call (never overwritten later), on the env's device:
-obs uint8 [N, C, H, W], reward float32 [N], terminated / truncated bool [N], info of
+obs uint8 [N, *single_obs_shape], reward float32 [N], terminated / truncated bool [N], info of
 tensors [N] (dtypes as the native info; ``same_step`` adds final_obs / final_info and their
-masks). Only ``obs="symbolic"`` is implemented so far.
+masks). Every observation kind of the native backend (symbolic, rgb, egocentric) is drawn
+whole from the boards each call, byte for byte as the native one draws it.
+
+**On the CPU** a fresh observation batch of many envs is a fresh large allocation, whose
+pages the kernel faults in (and zeroes) at every step: at 65,536 envs that costs more than
+drawing it. ``THP_MEM_ALLOC_ENABLE=1`` in the environment before Python starts (PyTorch's
+CPU allocator then asks for transparent huge pages) made symbolic steps ~2-3x faster there;
+it changes nothing on CUDA, whose caching allocator reuses blocks.
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from fastmaze import _core
 from fastmaze.env import (
     AUTORESET_MODES,
     INFO_KEYS,
@@ -62,7 +70,9 @@ from fastmaze.env import (
     _VectorBase,
     gym,
 )
-from fastmaze.levels import _check_int, default_threads
+from fastmaze.levels import Levels, _check_int, _components, default_threads
+from fastmaze.render import _lut
+from fastmaze.solve import Oracles, solve
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
 # A square of a level on the device, one uint8: colour code | DECOY | WALL | EXIT.
@@ -107,24 +117,19 @@ def _device(device: Any) -> torch.device:
 
 class _HostLevels:
     """Host side of the pool: generates blocks of levels with their oracles into two
-    (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time."""
+    (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time.
+
+    Public calls only: `fastmaze.levels.Levels.empty` staging arrays filled in place by
+    `fastmaze._core.generate_into` (level ids first_id + pos ..), and `fastmaze.solve` (into
+    a reused `Oracles`) for ``optimal_length`` (its ``path_length``) and ``ambiguous``: the
+    same BFS definitions as the native env's, checked level by level in the tests."""
 
     def __init__(self, env: TorchVecMazeEnv, block: int, pin: bool) -> None:
         self.env = env
         H, W = env.maze_spec.shape
-        # The native env is the level factory: its _load generates ids (wrapping for
-        # num_levels) with the compiled core and computes the BFS oracles in C. An
-        # egocentric window of radius 0 makes the observation it also draws one square.
-        self.native = VecMazeEnv(
-            env.maze_spec,
-            block,
-            env.seed,
-            obs="egocentric",
-            radius=0,
-            first_id=env.first_id,
-            num_levels=env.num_levels,
-            num_threads=env.num_threads,
-        )
+        self.params, self.mixture = _components(env.maze_spec)
+        self.levels = Levels.empty(env.maze_spec, env.seed, np.zeros(block, np.int64))
+        self.oracles: dict[int, Oracles] = {}  # by block length (a last partial block differs)
         self.arange = np.arange(block, dtype=np.int64)
         self.sq = [torch.zeros((block, _padded(H * W)), dtype=torch.uint8) for _ in range(2)]
         self.meta = [torch.empty((block, 3), dtype=torch.int32) for _ in range(2)]
@@ -134,27 +139,45 @@ class _HostLevels:
         self.copied: list[Any] = [None, None]  # CUDA event: the buffer's last upload is done
 
     def produce(self, buf: int, pos: int, count: int) -> tuple[int, int, int]:
-        """Fills buffer ``buf`` with stream positions pos .. pos+count-1 (worker thread)."""
+        """Fills buffer ``buf`` with stream positions pos .. pos+count-1 (worker thread).
+        Positions of one block never wrap: with num_levels=K, pos + count <= K."""
         if self.copied[buf] is not None:
             self.copied[buf].synchronize()
-        nat = self.native
-        nat._next_id = nat.first_id + pos
-        nat._load(self.arange[:count])
-        H, W = nat.maze_spec.shape
-        lv, info = nat.levels, nat._info
+        env = self.env
+        H, W = env.maze_spec.shape
+        if self.levels.seed != env.seed:
+            self.levels = Levels.empty(env.maze_spec, env.seed, self.levels.ids)
+        lv = self.levels[:count]
+        np.add(self.arange[:count], env.first_id + pos, out=lv.ids)
+        _core.generate_into(
+            self.params,
+            self.mixture,
+            env.seed,
+            env.first_id + pos,
+            lv.grid,
+            lv.color,
+            lv.start,
+            lv.exit,
+            lv.decoys,
+            lv.n_decoys,
+            lv.component,
+            env.num_threads if count >= 512 else 1,  # a team costs more than a few levels
+        )
+        threads = env.num_threads if count >= 64 else 1
+        oracles = solve(lv, threads, out=self.oracles.get(count))
+        self.oracles[count] = oracles
         sq = self.sq[buf][:count, : H * W].numpy()
-        np.bitwise_and(lv.color[:count].reshape(count, H * W), COLOR, out=sq)
-        sq |= (lv.grid[:count].reshape(count, H * W) != 0).view(np.uint8) << 5
-        n_dec = lv.n_decoys[:count]
-        rows, k = np.nonzero(np.arange(lv.decoys.shape[1]) < n_dec[:, None])
+        np.bitwise_and(lv.color.reshape(count, H * W), COLOR, out=sq)
+        sq |= (lv.grid.reshape(count, H * W) != 0).view(np.uint8) << 5
+        rows, k = np.nonzero(np.arange(lv.decoys.shape[1]) < lv.n_decoys[:, None])
         if len(rows):
-            d = lv.decoys[:count][rows, k]
+            d = lv.decoys[rows, k]
             sq[rows, d[:, 0] * W + d[:, 1]] |= DECOY
-        sq[np.arange(count), lv.exit[:count, 0] * W + lv.exit[:count, 1]] |= EXIT
+        sq[self.arange[:count], lv.exit[:, 0] * W + lv.exit[:, 1]] |= EXIT
         meta = self.meta[buf][:count].numpy()
-        meta[:, _START] = lv.start[:count, 0] * W + lv.start[:count, 1]
-        meta[:, _OPT] = info["optimal_length"][:count]
-        meta[:, _AMB] = info["ambiguous"][:count]
+        meta[:, _START] = lv.start[:, 0] * W + lv.start[:, 1]
+        meta[:, _OPT] = oracles.path_length
+        meta[:, _AMB] = oracles.ambiguous
         return buf, pos, count
 
 
@@ -199,8 +222,6 @@ class TorchVecMazeEnv(_VectorBase):
             raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
         if obs not in OBS_KINDS:
             raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
-        if obs != "symbolic":
-            raise ValueError(f"obs: {obs!r} is not implemented by the torch backend yet")
         if len(spec.palette) > COLOR:
             raise ValueError(f"spec: the torch backend supports at most {COLOR} colours")
         self.device = _device(
@@ -267,9 +288,8 @@ class TorchVecMazeEnv(_VectorBase):
             )
 
     @property
-    def single_obs_shape(self) -> tuple[int, int, int]:
-        H, W = self.maze_spec.shape
-        return (2 + len(self.maze_spec.palette) + self.reveal_exit, H, W)
+    def single_obs_shape(self) -> tuple[int, ...]:
+        return VecMazeEnv.single_obs_shape.fget(self)  # the same shapes by definition
 
     def _allocate(self) -> None:
         n, dev = self.num_envs, self.device
@@ -290,17 +310,60 @@ class TorchVecMazeEnv(_VectorBase):
         self.truncations = zeros(n, dtype=torch.bool, device=dev)
         self._k = zeros((), dtype=torch.int64, device=dev)  # resets since the stream start
         self._errors = zeros((), dtype=torch.int64, device=dev)
-        self._drow = torch.tensor([-1, 0, 1, 0], dtype=torch.int64, device=dev)
-        self._dcol = torch.tensor([0, 1, 0, -1], dtype=torch.int64, device=dev)
+        # Typed scalars for torch.where: no conversion of a Python number at every call.
+        self._zero = {t: zeros((), dtype=t, device=dev) for t in _TORCH_DTYPES.values()}
+        self._one = torch.ones((), dtype=torch.float32, device=dev)
+        self._offset = torch.tensor([-W, 1, W, -1], dtype=torch.int64, device=dev)  # by action
         self._proxy = torch.from_numpy(self._proxy_np).to(dev)
         self._base = torch.tensor(
             np.float32(0.0) - np.float32(self.step_penalty), dtype=torch.float32, device=dev
         )
-        plane = self.single_obs_shape[0] * H * W
-        self._agent_at = torch.arange(n, dtype=torch.int64, device=dev) * plane + H * W
+        self._drawing_tables()
         self._reads: list[torch.Tensor] = [torch.zeros((), dtype=torch.int64) for _ in range(8)]
         if self.device.type == "cuda":
             self._reads = [t.pin_memory() for t in self._reads]
+
+    def _drawing_tables(self) -> None:
+        """Tables and index offsets of the drawing: what a square byte (colour | DECOY | WALL
+        | EXIT) shows, as the native renderers decide it (csrc/render.c, csrc/step.c)."""
+        n, dev, spec = self.num_envs, self.device, self.maze_spec
+        H, W = spec.shape
+        P = len(spec.palette)
+        per_env = int(np.prod(self.single_obs_shape))
+        env_at = torch.arange(n, dtype=torch.int64, device=dev) * per_env
+        byte = np.arange(256)
+        wall, code = (byte & WALL) != 0, byte & COLOR
+        shown = (code >= 1) & (code <= P) & (not self.hide_colors)  # a colour is drawn
+        if self.obs_kind == "symbolic":
+            self._agent_at = env_at + H * W  # the agent plane
+            self._scratch = torch.empty((n, H * W), dtype=torch.uint8, device=dev)
+            self._codes = torch.arange(1, P + 1, dtype=torch.uint8, device=dev).view(1, P, 1)
+        elif self.obs_kind == "rgb":
+            px = self.pixels
+            entry = np.where(wall, P + 1, np.where(shown, code, 0))  # of render._lut's rows
+            lut = _lut(spec.palette)
+            self._rgb_lut = torch.from_numpy(lut[entry]).to(dev)  # [256, 3]
+            # The agent: an AGENT_RGB square inset by (px + 1) // 4 in its square.
+            inset = (px + 1) // 4
+            side, width = px - 2 * inset, W * px
+            ch, i, j = np.meshgrid(np.arange(3), np.arange(side), np.arange(side), indexing="ij")
+            offs = ch * H * px * width + (inset + i) * width + inset + j
+            self._inset = torch.from_numpy(offs.reshape(-1).astype(np.int64)).to(dev)
+            self._inset_rgb = torch.from_numpy(lut[P + 2][ch.reshape(-1)]).to(dev)
+            self._env_at = env_at
+        else:
+            r, C = self.radius, self.single_obs_shape[0]
+            d = np.arange(-r, r + 1)
+            self._ego_dr = torch.from_numpy(np.repeat(d, 2 * r + 1)).to(dev)  # window i·S + j
+            self._ego_dc = torch.from_numpy(np.tile(d, 2 * r + 1)).to(dev)
+            table = np.zeros((256, C), np.uint8)
+            table[:, 0] = wall
+            for c in range(1, P + 1):
+                table[:, 1 + c] = shown & (code == c)
+            if self.reveal_exit:
+                table[:, C - 1] = (byte & EXIT) != 0
+            self._ego_lut = torch.from_numpy(table).to(dev)
+            self._wall = torch.tensor(WALL, dtype=torch.uint8, device=dev)
 
     def _setup_gym(self) -> None:
         if gym is None:
@@ -308,7 +371,8 @@ class TorchVecMazeEnv(_VectorBase):
             return
         from gymnasium.vector.utils import batch_space
 
-        self.single_observation_space = gym.spaces.Box(0, 1, self.single_obs_shape, np.uint8)
+        high = 255 if self.obs_kind == "rgb" else 1
+        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, np.uint8)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.single_action_space = gym.spaces.Discrete(4)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -321,7 +385,6 @@ class TorchVecMazeEnv(_VectorBase):
         future = getattr(self, "_future", None)
         if future is not None:
             future.result()
-        self._host.native.seed = self.seed
         if self._cuda:  # uploads on the side stream must not race queued reads of the pool
             self._side.wait_stream(torch.cuda.current_stream(self.device))
         self._k.zero_()
@@ -446,28 +509,68 @@ class TorchVecMazeEnv(_VectorBase):
 
     # -- one step's tensor work ------------------------------------------------------------
     def _render(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-        """uint8 [N, C, H, W]: the symbolic planes of boards sq (int64 words of the padded
-        uint8 [N, H·W] boards), agent at pos [N].
+        """uint8 [N, *single_obs_shape]: the observations of boards sq (int64 words of the
+        padded uint8 [N, H·W] boards) with the agents at pos [N] (flat square index)."""
+        if self.obs_kind == "rgb":
+            return self._render_rgb(sq, pos)
+        if self.obs_kind == "egocentric":
+            return self._render_ego(sq, pos)
+        return self._render_symbolic(sq, pos)
+
+    def _render_rgb(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, 3, H·px, W·px]: each square's colour (a 256-entry table of the square
+        byte) spread over px pixels of one image row, that row copied down px times (whole
+        rows: several times faster on the CPU than one copy broadcasting both ways), then
+        the agent's inset square written at precomputed offsets."""
+        n, (H, W), px = sq.shape[0], self.maze_spec.shape, self.pixels
+        rgb = self._rgb_lut[sq.view(torch.uint8)[:, : H * W].long()]  # [N, H·W, 3]
+        rgb = rgb.view(n, H, W, 3).permute(0, 3, 1, 2).unsqueeze(4)  # [N, 3, H, W, 1]
+        row = rgb.expand(n, 3, H, W, px).reshape(n, 3, H, 1, W * px)
+        out = torch.empty((n, 3, H, px, W * px), dtype=torch.uint8, device=self.device)
+        out.copy_(row.expand_as(out))
+        row = torch.div(pos, W, rounding_mode="floor")
+        corner = self._env_at + row * (px * px * W) + (pos - row * W) * px
+        out.view(-1)[corner.unsqueeze(1) + self._inset] = self._inset_rgb
+        return out.view(n, 3, H * px, W * px)
+
+    def _render_ego(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, C, S, S], S = 2·radius + 1: the window's squares gathered from the
+        boards (wall outside them), their planes from a 256-entry table, the agent at the
+        centre."""
+        n, (H, W), r = sq.shape[0], self.maze_spec.shape, self.radius
+        S, C = 2 * r + 1, self.single_obs_shape[0]
+        row = torch.div(pos, W, rounding_mode="floor")
+        rows = row.unsqueeze(1) + self._ego_dr  # [N, S·S]
+        cols = (pos - row * W).unsqueeze(1) + self._ego_dc
+        inside = (rows >= 0) & (rows < H) & (cols >= 0) & (cols < W)
+        at = rows.clamp_(0, H - 1).mul_(W).add_(cols.clamp_(0, W - 1))
+        square = torch.where(inside, sq.view(torch.uint8).gather(1, at), self._wall)
+        planes = self._ego_lut[square.long()]  # [N, S·S, C]
+        planes[:, r * S + r, 1] = 1  # the agent, at the centre
+        return planes.view(n, S, S, C).permute(0, 3, 1, 2).contiguous()
+
+    def _render_symbolic(self, sq: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """uint8 [N, C, H, W]: the symbolic planes of boards sq, agent at pos [N].
 
         Outputs are fresh tensors, so a step writes a whole observation anyway: drawing it
-        from the boards (P + 3 elementwise passes) costs no more than copying the last one
-        and updating the two squares the agent left and entered."""
+        from the boards costs no more than copying the last one and updating the two squares
+        the agent left and entered. Each plane group is one op writing uint8 (no bool casts):
+        the wall bit through a reused scratch board, every colour plane in one broadcast
+        comparison against the codes 1..P."""
         n, HW = sq.shape[0], self.maze_spec.shape[0] * self.maze_spec.shape[1]
-        sq = sq.view(torch.uint8)[:, :HW].contiguous()  # ops on padded rows don't vectorise
+        sq = sq.view(torch.uint8)[:, :HW]
         C, P = self.single_obs_shape[0], len(self.maze_spec.palette)
         out = torch.empty((n, C, HW), dtype=torch.uint8, device=self.device)
-        torch.bitwise_and(sq, WALL, out=out[:, 0])  # uint8 in and out: no bool casts
-        out[:, 0] >>= 5
-        out[:, 1] = 0
+        bits = self._scratch
+        torch.ne(torch.bitwise_and(sq, WALL, out=bits), 0, out=out[:, 0])
+        out[:, 1].zero_()
         if self.hide_colors:
-            out[:, 2 : 2 + P] = 0
-        else:
-            color = sq & COLOR
-            for c in range(1, P + 1):
-                torch.eq(color, c, out=out[:, 1 + c])
+            out[:, 2 : 2 + P].zero_()
+        elif P:
+            code = torch.bitwise_and(sq, COLOR, out=bits).unsqueeze(1)
+            torch.eq(code, self._codes, out=out[:, 2 : 2 + P])
         if self.reveal_exit:
-            torch.bitwise_and(sq, EXIT, out=out[:, -1])
-            out[:, -1] >>= 6
+            torch.ne(torch.bitwise_and(sq, EXIT, out=bits), 0, out=out[:, -1])
         out.view(-1)[self._agent_at + pos] = 1
         return out.view(n, *self.single_obs_shape)
 
@@ -483,16 +586,16 @@ class TorchVecMazeEnv(_VectorBase):
         self._sq = torch.where(res.unsqueeze(1), fresh, self._sq)
         self._pos = torch.where(res, meta[:, _START].long(), self._pos)
         ids = self.first_id + (k if self.num_levels is None else torch.remainder(k, R))
-        zero = torch.zeros((), dtype=torch.int64, device=self.device)
+        zero = self._zero
         info["level_id"] = torch.where(res, ids, info["level_id"])
         info["optimal_length"] = torch.where(res, meta[:, _OPT], info["optimal_length"])
         info["ambiguous"] = torch.where(res, meta[:, _AMB] != 0, info["ambiguous"])
         info["reached_exit"] = info["reached_exit"] & ~res
         info["reached_decoy"] = info["reached_decoy"] & ~res
-        info["decoy_color"] = torch.where(res, zero.to(torch.uint8), info["decoy_color"])
-        info["episode_return"] = torch.where(res, zero.float(), info["episode_return"])
-        info["episode_length"] = torch.where(res, zero.int(), info["episode_length"])
-        self._seen = torch.where(res, zero, self._seen)
+        info["decoy_color"] = torch.where(res, zero[torch.uint8], info["decoy_color"])
+        info["episode_return"] = torch.where(res, zero[torch.float32], info["episode_return"])
+        info["episode_length"] = torch.where(res, zero[torch.int32], info["episode_length"])
+        self._seen = torch.where(res, zero[torch.int64], self._seen)
         self._pending = self._pending & ~res
 
     # -- the API ---------------------------------------------------------------------------
@@ -521,7 +624,7 @@ class TorchVecMazeEnv(_VectorBase):
         self._load(res, info)
         self._consumed(self.num_envs)
         self.obs, self._info = self._render(self._sq, self._pos), info
-        self.rewards = torch.where(res, 0.0, self.rewards)
+        self.rewards = torch.where(res, self._zero[torch.float32], self.rewards)
         self.terminations = self.terminations & ~res
         self.truncations = self.truncations & ~res
         return self.obs, dict(self._info)
@@ -551,14 +654,15 @@ class TorchVecMazeEnv(_VectorBase):
 
     def _check_actions(self, actions: Any) -> torch.Tensor:
         a = self._check_tensor("actions", actions, None, "an integer dtype").long()
-        bad = (a < 0) | (a > 3)
+        clamped = a.clamp(0, 3)
+        bad = clamped != a
         if self.debug and bool(bad.any()):
             e = int(bad.int().argmax())
             raise ValueError(
                 f"actions: {int(a[e])} at env {e}; expected 0 up, 1 right, 2 down, 3 left"
             )
-        self._errors |= bad.any().long() * _BAD_ACTION
-        return a.clamp(0, 3)
+        self._errors.bitwise_or_(bad.any())  # True is _BAD_ACTION (1)
+        return clamped
 
     def check(self) -> None:
         """Raises ValueError if an action outside 0..3 was given, or an ended env was stepped
@@ -577,7 +681,7 @@ class TorchVecMazeEnv(_VectorBase):
         self, actions: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, dict[str, Any]]:
         """One step of every env. ``actions``: integer tensor [num_envs] on the env's device.
-        Returns (obs uint8 [N, C, H, W], reward float32 [N], terminated bool [N],
+        Returns (obs uint8 [N, *single_obs_shape], reward float32 [N], terminated bool [N],
         truncated bool [N], info dict of tensors [N]), fresh tensors on the device."""
         a = self._check_actions(actions)
         mode, W = self.autoreset, self.maze_spec.shape[1]
@@ -594,15 +698,14 @@ class TorchVecMazeEnv(_VectorBase):
         act = ~pending  # next_step: pending envs reset instead; disabled: they stay put
         self._ensure(0 if mode == _DISABLED else self.num_envs)
         info = dict(self._info)
-        # move
+        # move: an acting agent is never on the outer ring (entering the exit ends the
+        # episode, and an ended env does not act), so its 4 neighbours are on the board and
+        # a move is a flat offset; the clamp only keeps a non-acting env's lookup in memory
+        # (as csrc/step.c's symbolic step).
         pos = self._pos
-        r = torch.div(pos, W, rounding_mode="floor")
-        nr = r + self._drow[a]
-        nc = pos - r * W + self._dcol[a]
-        inside = (nr >= 0) & (nr < H) & (nc >= 0) & (nc < W)
-        t = nr.clamp(0, H - 1) * W + nc.clamp(0, W - 1)
+        t = (pos + self._offset[a]).clamp_(0, H * W - 1)
         st = self._sq.view(torch.uint8).gather(1, t.unsqueeze(1)).squeeze(1)
-        open_ = act & inside & ((st & WALL) == 0)
+        open_ = act & ((st & WALL) == 0)
         new = torch.where(open_, t, pos)
         # enter
         is_exit = open_ & ((st & EXIT) != 0)
@@ -611,10 +714,11 @@ class TorchVecMazeEnv(_VectorBase):
         colored = (code >= 1) & (code <= len(self.maze_spec.palette))
         first = open_ & ~is_exit & colored & ((self._seen & bit) == 0)
         self._seen = torch.where(first, self._seen | bit, self._seen)
+        zero = self._zero[torch.float32]
         gain = torch.where(
             is_exit,
-            1.0,
-            torch.where(first, self._proxy[code.clamp(max=len(self.maze_spec.palette))], 0.0),
+            self._one,
+            torch.where(first, self._proxy[code.clamp(max=len(self.maze_spec.palette))], zero),
         )
         decoy = open_ & ~is_exit & ((st & DECOY) != 0)
         info["decoy_color"] = torch.where(
@@ -623,7 +727,7 @@ class TorchVecMazeEnv(_VectorBase):
         info["reached_decoy"] = info["reached_decoy"] | decoy
         info["reached_exit"] = info["reached_exit"] | is_exit
         terminated = (is_exit | decoy) if self.terminate_on_decoy else is_exit
-        reward = torch.where(act, self._base + gain, 0.0)
+        reward = torch.where(act, self._base + gain, zero)
         info["episode_length"] = info["episode_length"] + act.int()
         info["episode_return"] = torch.where(
             act, info["episode_return"] + reward, info["episode_return"]

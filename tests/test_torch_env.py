@@ -35,6 +35,7 @@ RULES = [
     {"hide_colors": True, "proxy_reward": {"blue": 2.0}, "step_penalty": 0.125, "max_steps": 9},
 ]
 MODES = ["next_step", "same_step", "disabled"]
+OBS = {"symbolic": {}, "rgb": {"pixels": 3}, "egocentric": {"radius": 2}}
 CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not available")
 DEVICES = ["cpu", pytest.param("cuda", marks=CUDA)]
 
@@ -110,12 +111,35 @@ def _compare(
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("obs", OBS)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("rules", range(len(RULES)))
-def test_matches_native(device: str, mode: str, rules: int) -> None:
-    ended, env = _compare(device, mode, RULES[rules])
+def test_matches_native(device: str, obs: str, mode: str, rules: int) -> None:
+    ended, env = _compare(device, mode, RULES[rules], obs=obs, **OBS[obs])
     assert ended > 10  # resets were exercised
     assert env._filled >= 3 * env.pool_size  # the ring was refilled several times
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    ("obs", "params"),
+    [
+        ("rgb", {"pixels": 1}),  # no room for an inset: the agent fills its square
+        ("rgb", {"pixels": 2}),
+        ("rgb", {"pixels": 5, "hide_colors": True}),
+        ("rgb", {"pixels": 8}),  # the default
+        ("egocentric", {"radius": 0}),  # one square
+        ("egocentric", {"radius": 1, "hide_colors": True}),
+        ("egocentric", {"radius": 6, "reveal_exit": True}),  # wider than the 9 x 9 board
+    ],
+)
+def test_obs_params_match_native(device: str, obs: str, params: dict) -> None:
+    """Pixels per square, the agent's inset, radius (the window past the board is wall),
+    hide_colors and reveal_exit, byte for byte."""
+    rules = {"max_steps": 20, "proxy_reward": {"green": 1.0}}
+    ended, env = _compare(device, "same_step", rules, steps=60, obs=obs, **params)
+    assert ended > 5
+    assert env.obs.shape == (5, *env.single_obs_shape)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -187,10 +211,11 @@ def test_outputs_are_fresh_tensors() -> None:
     assert out[4]["level_id"].dtype == torch.int64
 
 
-def test_gymnasium_api() -> None:
-    native = VecMazeEnv(SPEC, 3, reveal_exit=True, autoreset_mode="same_step")
-    env = VecMazeEnv(SPEC, 3, reveal_exit=True, autoreset_mode="same_step", backend="torch",
-                     device=torch.device("cpu"))  # fmt: skip
+@pytest.mark.parametrize("obs", OBS)
+def test_gymnasium_api(obs: str) -> None:
+    native = VecMazeEnv(SPEC, 3, obs=obs, reveal_exit=True, autoreset_mode="same_step")
+    env = VecMazeEnv(SPEC, 3, obs=obs, reveal_exit=True, autoreset_mode="same_step",
+                     backend="torch", device=torch.device("cpu"))  # fmt: skip
     assert isinstance(env, gym.vector.VectorEnv)
     assert env.single_observation_space == native.single_observation_space
     assert env.observation_space == native.observation_space
@@ -260,8 +285,8 @@ def test_disabled_misuse() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="pool_size"):
         VecMazeEnv(SPEC, 8, backend="torch", device="cpu", pool_size=10, block_size=4)
-    with pytest.raises(ValueError, match="not implemented"):
-        VecMazeEnv(SPEC, 2, obs="rgb", backend="torch", device="cpu")
+    with pytest.raises(ValueError, match="obs"):
+        VecMazeEnv(SPEC, 2, obs="pixels", backend="torch", device="cpu")
     with pytest.raises(ValueError, match="device"):
         VecMazeEnv(SPEC, 2, backend="torch", device="tpu")
     with pytest.raises(ValueError, match="native backend runs on the CPU"):
@@ -279,3 +304,53 @@ def test_bad_arguments() -> None:
 def test_cuda_absent_error() -> None:
     with pytest.raises(ValueError, match="CUDA is not available"):
         VecMazeEnv(SPEC, 2, backend="torch", device="cuda")
+
+
+@pytest.mark.parametrize("loops", [0.0, 0.6])
+def test_solve_oracles_match_native_info(loops: float) -> None:
+    """The torch backend takes optimal_length / ambiguous from `fastmaze.solve`; the native
+    env computes them with its own BFS in C. They agree level by level (ambiguous levels
+    included, which needs loops)."""
+    spec = fastmaze.MazeSpec(
+        size=(5, 5), loops=loops, n_decoys={1: 0.5, 3: 0.5}, decoy_color={"green": 1.0},
+        n_distractors=1, distractor_color={"blue": 1.0}, palette=("red", "green", "blue"),
+    )  # fmt: skip
+    n = 2000
+    _, info = VecMazeEnv(spec, n, seed=4, first_id=50, num_threads=1).reset()
+    oracles = fastmaze.solve(fastmaze.generate(spec, n, seed=4, start=50, threads=1), 1)
+    assert np.array_equal(oracles.path_length, info["optimal_length"])
+    assert np.array_equal(oracles.ambiguous, info["ambiguous"])
+    assert loops == 0 or info["ambiguous"].any()
+
+
+def test_host_levels_use_no_native_env() -> None:
+    """Level production goes through public calls, not a private native env."""
+    env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", pool_size=16, block_size=4)
+    assert not any(isinstance(v, VecMazeEnv) for v in vars(env._host).values())
+    env.close()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("obs", OBS)
+def test_single_env_torch_backend(device: str, obs: str) -> None:
+    """MazeEnv passes backend / device through: same observations, rewards, flags and info
+    as the native MazeEnv, the observation as a tensor."""
+    args = {"obs": obs, "max_steps": 15, "proxy_reward": {"green": 0.5}, **OBS[obs]}
+    native = fastmaze.MazeEnv(SPEC, seed=2, **args)
+    env = fastmaze.MazeEnv(SPEC, seed=2, backend="torch", device=device, **args)
+    rng = np.random.default_rng(1)
+    episodes = 0
+    while episodes < 4:
+        (o1, i1), (o2, i2) = native.reset(), env.reset()
+        assert isinstance(o2, torch.Tensor) and o2.device.type == device and i1 == i2
+        _same(o1, o2, "reset")
+        done = False
+        while not done:
+            a = int(rng.integers(0, 4))
+            (o1, *rest1), (o2, *rest2) = native.step(a), env.step(a)
+            _same(o1, o2, "step")
+            assert rest1 == rest2
+            done = rest1[1] or rest1[2]
+        episodes += 1
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(0)
