@@ -111,7 +111,7 @@ def _rule_driver(idx, grid, color, start, exit_, decoys, n_decoys, states):
 def _specialise(template: Callable[..., Any], kernel: Any, tag: str) -> Any:
     """A parallel driver calling ``kernel``: the template's code with ``_kernel`` bound as a
     global and a qualname carrying ``tag``, so Numba caches one driver per kernel."""
-    g = {"__builtins__": builtins, "_kernel": kernel, "prange": jit.prange_func()}
+    g = {"__builtins__": builtins, "_kernel": kernel, "prange": jit.prange_func(), "np": np}
     fn = types.FunctionType(template.__code__, g, f"{template.__name__}_{tag}")
     fn.__qualname__ = fn.__name__
     fn.__module__ = __name__
@@ -338,7 +338,7 @@ def applies(seed: int, ids: np.ndarray, index: int, p: float) -> np.ndarray:
 _checker: Any = None
 
 
-def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors):
+def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors, seen, queue):
     H, W = grid.shape
     for r in range(H):
         for c in range(W):
@@ -368,11 +368,10 @@ def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors):
         for m in range(k):
             if decoys[m, 0] == dr and decoys[m, 1] == dc:
                 return 6
-    # BFS from the start over floor squares
-    seen = np.zeros((H, W), np.uint8)
-    queue = np.empty(H * W, np.int32)
+    # BFS from the start over floor squares (seen, queue: scratch of >= H·W entries)
+    seen[: H * W] = 0
     queue[0] = sr * W + sc
-    seen[sr, sc] = 1
+    seen[sr * W + sc] = 1
     head, tail = 0, 1
     while head < tail:
         q = queue[head]
@@ -390,17 +389,23 @@ def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors):
                 nr = r + 1
             else:
                 nc = c - 1
-            if 0 <= nr < H and 0 <= nc < W and grid[nr, nc] == 0 and seen[nr, nc] == 0:
-                seen[nr, nc] = 1
+            if 0 <= nr < H and 0 <= nc < W and grid[nr, nc] == 0 and seen[nr * W + nc] == 0:
+                seen[nr * W + nc] = 1
                 queue[tail] = nr * W + nc
                 tail += 1
     return 7
 
 
 def _check_driver(idx, grid, color, start, exit_, decoys, n_decoys, n_colors, out):
-    for j in prange(idx.shape[0]):  # noqa: F821
-        i = idx[j]
-        out[j] = _kernel(grid[i], color[i], start[i], exit_[i], decoys[i], n_decoys[i], n_colors)
+    m, size, block = idx.shape[0], grid.shape[1] * grid.shape[2], 1024
+    for b in prange((m + block - 1) // block):  # noqa: F821
+        seen = np.empty(size, np.uint8)  # scratch allocated per block, not per level
+        queue = np.empty(size, np.int32)
+        for j in range(b * block, min(m, (b + 1) * block)):
+            i = idx[j]
+            out[j] = _kernel(
+                grid[i], color[i], start[i], exit_[i], decoys[i], n_decoys[i], n_colors, seen, queue
+            )
 
 
 def _check(idx: np.ndarray, arrays: tuple[np.ndarray, ...], n_colors: int) -> np.ndarray:
