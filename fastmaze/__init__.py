@@ -7,12 +7,23 @@ from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.presets import conflict, corner, correlated, decorrelated
+from fastmaze.rules import Feature, Rule, feature, rule, with_probability
 from fastmaze.solve import NO_ACTION, Oracles, shortest_paths, solve
 from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
 from fastmaze.stats import Stats, level_stats
 from fastmaze.twins import move_exit, remove_cue, swap_colors
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """``fm.rng`` and ``fm.examples`` import Numba, so they load on first use."""
+    if name in ("rng", "examples"):
+        import importlib
+
+        return importlib.import_module(f"fastmaze.{name}")
+    raise AttributeError(f"module 'fastmaze' has no attribute {name!r}")
+
 
 try:  # gymnasium is optional; with it, fastmaze/Maze-v0 is registered
     from fastmaze.env import register_envs
@@ -26,6 +37,7 @@ __all__ = [
     "DEFAULT_PALETTE",
     "NO_ACTION",
     "Evaluation",
+    "Feature",
     "Levels",
     "MazeEnv",
     "MazeSpec",
@@ -33,6 +45,7 @@ __all__ = [
     "OraclePolicy",
     "Oracles",
     "Rollout",
+    "Rule",
     "Stats",
     "VecMazeEnv",
     "__version__",
@@ -43,6 +56,7 @@ __all__ = [
     "decorrelated",
     "default_threads",
     "evaluate",
+    "feature",
     "generate",
     "io",
     "level_stats",
@@ -52,10 +66,12 @@ __all__ = [
     "remove_cue",
     "render",
     "rollout",
+    "rule",
     "save",
     "shared_layouts",
     "shortest_paths",
     "solve",
     "swap_colors",
     "uniform",
+    "with_probability",
 ]

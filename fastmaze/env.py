@@ -200,6 +200,7 @@ class VecMazeEnv(_VectorBase):
         self.copy = _flag("copy", copy)
         self.proxy = self._proxy(proxy_reward)
         self._params, self._mixture = _components(spec)
+        self._has_rules = any(getattr(c, "rules", ()) for c, _ in spec.components)
         self._next_id = self.first_id  # first_id + resets so far (before num_levels wraps)
         self._allocate()
         self._setup_gym()
@@ -341,6 +342,11 @@ class VecMazeEnv(_VectorBase):
                 s.component[lo:hi],
                 self.num_threads if m >= 512 else 1,  # a team costs more than a few levels
             )
+        if self._has_rules:  # user rules (fastmaze.rules), as in fastmaze.generate
+            from fastmaze.rules import apply_rules
+
+            arrays = [getattr(s, a)[:m] for a in Levels.ARRAYS]
+            apply_rules(self.maze_spec, self.seed, *arrays, self.num_threads if m >= 512 else 1)
         self._next_id += m
         self._core.load(self._staging_arrays, ids, idx)
 

@@ -4,7 +4,7 @@ goal-misgeneralization papers report (exit rate, proxy rate, neither, split by a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -130,6 +130,8 @@ class Evaluation:
 
     ``outcome`` int8 [episodes] (1 exit, 2 proxy, 0 neither), ``ambiguous`` bool, ``excess``
     int32 (steps over the optimum for exits, -1 else), ``level_id`` int64, by level id.
+    ``features``: name -> bool [episodes], boolean user features of each level; each adds
+    the rows ``name`` and ``not name``.
     """
 
     outcome: np.ndarray
@@ -137,14 +139,18 @@ class Evaluation:
     excess: np.ndarray
     level_id: np.ndarray
     confidence: float
+    features: dict[str, np.ndarray] = field(default_factory=dict)
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
-        for name, mask in (
+        groups = [
             ("all", np.ones_like(self.ambiguous)),
             ("unambiguous", ~self.ambiguous),
             ("ambiguous", self.ambiguous),
-        ):
+        ]
+        for fname, value in self.features.items():
+            groups += [(fname, value), (f"not {fname}", ~value)]
+        for name, mask in groups:
             n = int(mask.sum())
             row: dict[str, Any] = {"group": name, "episodes": n}
             for key, code in (("exit", EXIT), ("proxy", DECOY), ("neither", NONE)):
@@ -186,6 +192,7 @@ def evaluate(
     first_id: int = 0,
     terminate_on_decoy: bool = True,
     confidence: float = 0.95,
+    features: Any = (),
     **env_kwargs: Any,
 ) -> Evaluation:
     """Runs ``policy`` on levels ``first_id .. first_id+episodes-1`` of ``(spec, seed)``, one
@@ -194,6 +201,8 @@ def evaluate(
     ``policy(obs) -> actions``: obs as the env returns it (numpy, [num_envs, ...]); actions
     int [num_envs] (numpy, or a torch tensor, moved to the CPU). ``"oracle"`` and ``"random"``
     name the built-in policies. ``env_kwargs`` go to `VecMazeEnv` (obs kind, max_steps, ...).
+    ``features``: boolean user features (`fastmaze.feature`); the table splits outcomes by
+    each one's value on the level played.
     """
     from fastmaze.env import VecMazeEnv
 
@@ -240,4 +249,17 @@ def evaluate(
         )
         done += len(slot)
     ids = np.arange(first_id, first_id + episodes, dtype=np.int64)
-    return Evaluation(outcome, ambiguous, excess, ids, confidence)
+    values = {}
+    if features:
+        from fastmaze.levels import generate
+
+        levels = generate(spec, episodes, seed, start=first_id)
+        for f in features:
+            v = levels.compute(f)
+            if v.dtype != np.bool_:
+                raise ValueError(
+                    f"features: evaluate splits outcomes by boolean features; {f.name} "
+                    f"returns {v.dtype}"
+                )
+            values[f.name] = v
+    return Evaluation(outcome, ambiguous, excess, ids, confidence, values)

@@ -113,6 +113,17 @@ class Levels:
 
         return level_stats(self, **kwargs)
 
+    def compute(self, feature: Any, threads: int | None = None) -> np.ndarray:
+        """One value per level of a compiled feature (`fastmaze.feature`): bool, int64 or
+        float64 [n] by its return type; see `fastmaze.rules`."""
+        from fastmaze.rules import Feature
+
+        if not isinstance(feature, Feature):
+            raise ValueError(
+                f"feature: expected a function decorated with @fastmaze.feature, got {feature!r}"
+            )
+        return feature.compute(self, threads)
+
     def symbolic(self, **kwargs: Any) -> np.ndarray:
         """uint8 [n, 2 + P, H, W] one-hot planes; see `fastmaze.render.symbolic`."""
         from fastmaze.render import symbolic
@@ -189,6 +200,9 @@ def generate(
     levels = Levels.empty(spec, seed, np.arange(start, start + n, dtype=np.int64))
     params, mixture = _components(spec)
     bounds = range(0, n, max(chunk, 1))
+    apply_rules = None
+    if any(getattr(s, "rules", ()) for s, _ in spec.components):
+        from fastmaze.rules import apply_rules
     if progress:
         from tqdm.auto import tqdm
 
@@ -209,6 +223,9 @@ def generate(
             levels.component[lo:hi],
             threads,
         )
+        if apply_rules is not None:  # user rules, after placement (fastmaze.rules)
+            arrays = [getattr(levels, a)[lo:hi] for a in Levels.ARRAYS]
+            apply_rules(spec, seed, *arrays, threads)
         if progress:
             bar.update(hi - lo)
     if progress:

@@ -158,6 +158,8 @@ class MazeSpec:
     - ``n_decoys``, ``n_distractors``: a count or a mapping count -> probability. Decoys are
       recorded by position; distractors only colour cells. Start, decoys and distractors
       occupy distinct cells; the exit is a border square and never one of them.
+    - ``rules``: user rules (`fastmaze.rule`) run in order on each level after placement
+      (`fastmaze.rules`); recorded by qualified name and probability in `to_dict`.
     """
 
     size: tuple[int, int] = (6, 6)
@@ -174,6 +176,7 @@ class MazeSpec:
     n_distractors: CountDist = 0
     distractor_color: ColorDist = None
     palette: tuple[str, ...] = field(default=DEFAULT_PALETTE)
+    rules: tuple = ()
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -251,6 +254,10 @@ class MazeSpec:
         set_("exit_color", _color_dist("exit_color", self.exit_color, palette))
         set_("decoy_color", _color_dist("decoy_color", self.decoy_color, palette))
         set_("distractor_color", _color_dist("distractor_color", self.distractor_color, palette))
+        if self.rules != ():
+            from fastmaze.rules import check_rules
+
+            set_("rules", check_rules(self.rules))
         set_("n_decoys", _count_dist("n_decoys", self.n_decoys))
         set_("n_distractors", _count_dist("n_distractors", self.n_distractors))
         most = 1 + self.max_decoys + max(c for c, _ in self.n_distractors)
@@ -318,6 +325,7 @@ class MazeSpec:
     def replace(self, **changes: Any) -> MazeSpec:
         """A copy with some fields changed (validated again)."""
         d = self.to_dict()
+        d["rules"] = self.rules  # kept as objects: no re-import
         d.update(changes)
         return MazeSpec.from_dict(d)
 
@@ -332,6 +340,10 @@ class MazeSpec:
         d["size"] = list(self.size)
         d["exit_sides"] = list(self.exit_sides)
         d["palette"] = list(self.palette)
+        if self.rules:  # left out when empty, so digests of rule-free specs do not change
+            d["rules"] = [r.to_json() for r in self.rules]
+        else:
+            del d["rules"]
         return d
 
     @classmethod
@@ -346,6 +358,10 @@ class MazeSpec:
                 d[key] = {k: p for k, p in d[key]}
         if isinstance(d.get("size"), list):
             d["size"] = tuple(d["size"])
+        if isinstance(d.get("rules"), list):
+            from fastmaze.rules import rule_from_json
+
+            d["rules"] = tuple(rule_from_json(r) for r in d["rules"])
         return cls(**d)
 
     def digest(self) -> str:

@@ -72,6 +72,51 @@ class ShareRow(NamedTuple):
     count: int
 
 
+class FeatureRow(NamedTuple):
+    """A user feature (`fastmaze.feature`) over levels: its mean with a normal interval, and
+    its Pearson correlation with "the exit has the cue colour" (point-biserial; phi for a
+    boolean feature) with a Fisher-z interval; NaN where a variable is constant."""
+
+    name: str
+    mean: float
+    mean_lo: float
+    mean_hi: float
+    cue: str
+    corr: float
+    corr_lo: float
+    corr_hi: float
+
+
+def feature_rows(
+    levels: Levels, features: Any, cue: str, confidence: float
+) -> tuple[FeatureRow, ...]:
+    """One `FeatureRow` per feature of ``features``, computed on ``levels``."""
+    y = levels.color[np.arange(len(levels)), levels.exit[:, 0], levels.exit[:, 1]]
+    y = (y == levels.spec.color_code(cue)).astype(np.float64)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    n = len(levels)
+    rows = []
+    for f in features:
+        x = levels.compute(f).astype(np.float64)
+        mean = float(x.mean()) if n else math.nan
+        half = z * float(x.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (
+                float(np.corrcoef(x, y)[0, 1])
+                if n > 1 and x.std() > 0 and y.std() > 0
+                else math.nan
+            )
+            se = 1 / math.sqrt(n - 3) if n > 3 else math.nan
+            fz = math.atanh(max(min(r, 1 - 1e-15), -1 + 1e-15)) if not math.isnan(r) else math.nan
+        rows.append(
+            FeatureRow(
+                f.name, mean, mean - half, mean + half, cue,
+                r, math.tanh(fz - z * se), math.tanh(fz + z * se),
+            )
+        )  # fmt: skip
+    return tuple(rows)
+
+
 @dataclass(frozen=True, eq=False)
 class Stats:
     """Requested and realised statistics of a batch; build it with `level_stats`.
@@ -84,6 +129,7 @@ class Stats:
     - ``decoy_colors``: `ShareRow` per colour code, over all decoys of the batch.
     - ``decoy_counts``: `ShareRow` per decoy count 0..max, over levels.
     - ``components``: `ShareRow` per mixture component (empty for a plain `MazeSpec`).
+    - ``features``: `FeatureRow` per user feature asked for (``features=``).
     """
 
     n: int
@@ -95,6 +141,7 @@ class Stats:
     decoy_colors: tuple[ShareRow, ...]
     decoy_counts: tuple[ShareRow, ...]
     components: tuple[ShareRow, ...]
+    features: tuple[FeatureRow, ...] = ()
 
     def color(self, name: str | None) -> ColorRow:
         """The row of a colour name (``None`` or ``"none"`` for no colour)."""
@@ -117,6 +164,7 @@ class Stats:
             "decoy_colors": [r._asdict() for r in self.decoy_colors],
             "decoy_counts": [r._asdict() for r in self.decoy_counts],
             "components": [r._asdict() for r in self.components],
+            "features": [r._asdict() for r in self.features],
         }
 
     def __str__(self) -> str:
@@ -183,6 +231,16 @@ class Stats:
                         for r in kept
                     ],
                 )
+        if self.features:
+            lines += _table(
+                f"features, over levels (correlation with 'exit is {self.features[0].cue}')",
+                ["feature", "mean", "interval", "corr", "interval"],
+                [
+                    [r.name, _num(r.mean), _iv(r.mean_lo, r.mean_hi), _num(r.corr),
+                     _iv(r.corr_lo, r.corr_hi)]
+                    for r in self.features
+                ],
+            )  # fmt: skip
         return "\n".join(lines).rstrip()
 
 
@@ -423,7 +481,14 @@ def _share_rows(
     )
 
 
-def level_stats(levels: Levels, *, confidence: float = 0.95, blocks: int = 20) -> Stats:
+def level_stats(
+    levels: Levels,
+    *,
+    confidence: float = 0.95,
+    blocks: int = 20,
+    features: Any = (),
+    cue: str = "green",
+) -> Stats:
     """Realised feature–reward statistics of a batch beside what its spec requested.
 
     Realised values pool all levels: ``P(exit has c)`` = levels whose exit has colour c / n;
@@ -440,6 +505,9 @@ def level_stats(levels: Levels, *, confidence: float = 0.95, blocks: int = 20) -
     objects on distinct cells, colours drawn per level), so phi and MI get a delete-a-block
     jackknife over ``blocks`` contiguous blocks of levels instead: estimate ± t_{B−1}·se.
     With fewer than 2 levels, or a colour never seen, intervals are NaN.
+
+    ``features``: user features (`fastmaze.feature`) to report as `FeatureRow`: mean and
+    correlation with "the exit has colour ``cue``" (a palette colour).
     """
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)):
         raise ValueError(f"confidence: expected a number in (0, 1), got {confidence!r}")
@@ -534,4 +602,5 @@ def level_stats(levels: Levels, *, confidence: float = 0.95, blocks: int = 20) -
         decoy_colors=decoy_colors,
         decoy_counts=decoy_counts,
         components=components,
+        features=feature_rows(levels, features, cue, confidence) if features else (),
     )
