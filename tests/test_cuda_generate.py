@@ -265,7 +265,12 @@ def test_kernel_ptx_has_no_fma_and_ieee_division(monkeypatch: pytest.MonkeyPatch
     shapes = launch._scratch_shapes(packed["geometry"])
     scratch = {k: np.zeros((length, 2), dt) for k, (length, dt) in shapes.items()}
     args = launch._args(1, 0, 0, packed, packed["tables"], out, scratch, np.zeros(1, np.int64))
-    ptx, _ = cuda.compile_ptx(py, tuple(numba.typeof(a) for a in args), cc=(8, 0))
+    from numba.cuda.cudadrv.error import NvvmError, NvvmSupportError
+
+    try:
+        ptx, _ = cuda.compile_ptx(py, tuple(numba.typeof(a) for a in args), cc=(8, 0))
+    except (NvvmSupportError, NvvmError) as e:  # a toolkit too old for sm_80, or none
+        pytest.skip(f"NVVM cannot compile here: {e}")
     lines = [line.split() for line in ptx.splitlines()]
     ops = [w[0] for w in lines if w and "f64" in w[0] and not w[0].startswith(".")]
     assert "fma.rn.f64" not in ops
