@@ -103,11 +103,17 @@ def compare(name: str, case: dict[str, Any]) -> list[str]:
     spec, n, seed, start = case["spec"], case["n"], case["seed"], case["start"]
     want = fastmaze.generate(spec, n, seed, start)
     try:
-        dev = fastmaze.cuda.generate(spec, n, seed, start, threads=case.get("threads"))
+        kw = {"threads": case.get("threads"), "check": False}
+        dev = fastmaze.cuda.generate(spec, n, seed, start, **kw)
         got = dev.to_host()
     except Exception as e:  # reported, not raised: one case must not hide the others
         return [f"{type(e).__name__}: {e}"]
     bad = []
+    if n:
+        f = dev.failed
+        failed = f.copy_to_host() if hasattr(f, "copy_to_host") else f.cpu().numpy()
+        if int(failed[0]) != n:
+            bad.append(f"failed = {int(failed[0])}, expected {n}: every level is placed")
     for k in ("ids", *ARRAYS):
         a, b = getattr(want, k), getattr(got, k)
         if a.shape != b.shape or a.dtype != b.dtype or not np.array_equal(a, b):

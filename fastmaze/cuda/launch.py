@@ -189,6 +189,8 @@ class DeviceLevels:
     """Levels ``start .. start+n-1`` of ``(spec, seed)`` on the device: the arrays of
     `fastmaze.Levels` (same names, dtypes and shapes) as torch CUDA tensors, or numba device
     arrays where torch has no CUDA. ``ids`` is int64 on the same device (numpy under numba).
+    ``failed``: int64 [1] on the device, the lowest batch index of a level that could not be
+    placed, or n (read it after ``generate(..., check=False)``; None when n == 0).
     """
 
     spec: MazeSpec | Mixture
@@ -201,6 +203,7 @@ class DeviceLevels:
     decoys: Any
     n_decoys: Any
     component: Any
+    failed: Any = None
 
     def __len__(self) -> int:
         return int(self.grid.shape[0])
@@ -430,6 +433,7 @@ def generate(
             "component": be.empty((n,), np.uint8),
         }
         ids = be.ids(start, n)
+        failed = None
         if n:
             T = _threads(n, g, threads, be.sm_count)
             tables = _tables(be, spec, packed)
@@ -447,7 +451,7 @@ def generate(
                 bad = be.read(failed)
                 if bad < n:
                     raise RuntimeError(f"level {start + bad} could not be placed")
-    return DeviceLevels(spec=spec, seed=seed, ids=ids, **out)
+    return DeviceLevels(spec=spec, seed=seed, ids=ids, failed=failed, **out)
 
 
 # -- the same device code on the CPU (tests) -----------------------------------------------
