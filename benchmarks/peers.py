@@ -624,6 +624,7 @@ class Row:
     peer_rate: float | None
     fastmaze: dict[int, float | None]  # threads -> throughput (None: not measured)
     notes: str
+    load: str = field(default_factory=lambda: loadavg())  # when measured (in the JSON only)
 
 
 def venv_python(venvs: Path, family: str) -> Path:
