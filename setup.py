@@ -1,4 +1,4 @@
-"""Builds the compiled core: C99 in csrc/, wrapped by Cython in fastmaze/.
+"""Builds the compiled core: C99 in csrc/, wrapped by Cython in src/fastmaze/.
 
 OpenMP is used when the compiler has it (probed by compiling a tiny program), serial
 otherwise. No -march=native unless asked for: FASTMAZE_NATIVE=1 pip install .
@@ -54,13 +54,15 @@ class BuildExt(build_ext):
 extensions = [
     Extension(
         "fastmaze._core",
-        sources=["fastmaze/_core.pyx", *[c for c in CSRC if Path(c).exists()]],
+        sources=["src/fastmaze/_core.pyx", *[c for c in CSRC if Path(c).exists()]],
         include_dirs=["csrc", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
 ]
 
 setup(
-    ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}),
+    ext_modules=cythonize(
+        extensions, include_path=["src"], compiler_directives={"language_level": "3"}
+    ),
     cmdclass={"build_ext": BuildExt},
 )

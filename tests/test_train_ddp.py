@@ -11,48 +11,44 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import torch.multiprocessing as mp  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
+import fastmaze  # noqa: E402
 from fastmaze.train.distributed import Dist, id_range  # noqa: E402
 
+PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])  # the fastmaze under test
 
-def _worker(rank: int, world: int, port: int, folder: str) -> None:
-    os.environ.update(
-        MASTER_ADDR="127.0.0.1",
-        MASTER_PORT=str(port),
-        RANK=str(rank),
-        WORLD_SIZE=str(world),
-        LOCAL_RANK=str(rank),
+# One rank, run as its own process (as torchrun would) with RANK, WORLD_SIZE, MASTER_* set.
+WORKER = """
+import os, sys
+import numpy as np, pytest, torch
+import torch.distributed as tdist
+import fastmaze as fm
+from fastmaze.train.distributed import all_reduce_mean, init_distributed
+from fastmaze.train.supervised import SupervisedConfig, train_supervised
+
+folder, rank, world = sys.argv[1], int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+torch.set_num_threads(1)
+dist = init_distributed("cpu")
+assert dist.world_size == world and dist.rank == rank and dist.is_main == (rank == 0)
+assert all_reduce_mean(float(rank), dist) == pytest.approx((world - 1) / 2)
+params = []
+for steps in (1, 2, 3):  # the parameters after each of the first three updates
+    r = train_supervised(
+        SupervisedConfig(
+            spec=fm.correlated(0.9, size=(3, 3)), steps=steps, batch=16, seed=0,
+            progress=False, threads=1, eval_episodes=10,
+            model_kwargs={"channels": 8, "depth": 2},
+        ),
+        dist,
     )
-    torch.set_num_threads(1)
-    import torch.distributed as tdist
-
-    import fastmaze as fm
-    from fastmaze.train.distributed import all_reduce_mean, init_distributed
-    from fastmaze.train.supervised import SupervisedConfig, train_supervised
-
-    dist = init_distributed("cpu")
-    assert dist.world_size == world and dist.rank == rank and dist.is_main == (rank == 0)
-    assert all_reduce_mean(float(rank), dist) == pytest.approx((world - 1) / 2)
-    params = []
-    for steps in (1, 2, 3):  # the parameters after each of the first three updates
-        r = train_supervised(
-            SupervisedConfig(
-                spec=fm.correlated(0.9, size=(3, 3)),
-                steps=steps,
-                batch=16,
-                seed=0,
-                progress=False,
-                threads=1,
-                eval_episodes=10,
-                model_kwargs={"channels": 8, "depth": 2},
-            ),
-            dist,
-        )
-        params.append(torch.cat([p.detach().flatten() for p in r["model"].parameters()]))
-    np.save(os.path.join(folder, f"ids{rank}.npy"), r["batch_id_ranges"])
-    np.save(os.path.join(folder, f"params{rank}.npy"), torch.stack(params).numpy())
-    tdist.destroy_process_group()
+    params.append(torch.cat([p.detach().flatten() for p in r["model"].parameters()]))
+np.save(os.path.join(folder, f"ids{rank}.npy"), r["batch_id_ranges"])
+np.save(os.path.join(folder, f"params{rank}.npy"), torch.stack(params).numpy())
+tdist.destroy_process_group()
+"""
 
 
 def _port() -> int:
@@ -61,8 +57,36 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
+def _run_ranks(folder: Path, world: int) -> None:
+    script = folder / "worker.py"
+    script.write_text(WORKER)
+    port = str(_port())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(folder)],
+            env=dict(
+                os.environ,
+                MASTER_ADDR="127.0.0.1",
+                MASTER_PORT=port,
+                RANK=str(rank),
+                WORLD_SIZE=str(world),
+                LOCAL_RANK=str(rank),
+                OMP_NUM_THREADS="1",
+                PYTHONPATH=os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]),
+            ),
+            cwd=folder,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for rank in range(world)
+    ]
+    for rank, proc in enumerate(procs):
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"rank {rank} failed:\n{out.decode()}"
+
+
 def test_two_gloo_processes(tmp_path) -> None:
-    mp.spawn(_worker, args=(2, _port(), str(tmp_path)), nprocs=2, join=True)
+    _run_ranks(tmp_path, 2)
     ids = [np.load(tmp_path / f"ids{r}.npy") for r in (0, 1)]
     spans = [set(range(lo, hi + 1)) for r in ids for lo, hi in r]
     assert len(spans) == 6 and all(len(s) == 16 for s in spans)
