@@ -5,9 +5,11 @@ breadth-first search, one level per thread, equal to those of `fastmaze.solve`.
 - ``ambiguous``: bool [n], some decoy d (of the first ``n_decoys``) reachable from the start
   with dist(start, d) + dist(d, exit) == dist(start, exit), the exit being reachable.
 
-Per level: one full BFS from the exit (distances ``de``), then, if the exit is reachable and
-the level has decoys, one BFS from the start (``ds``) that stops expanding at distance
-``path_length`` (a decoy farther than that cannot lie on a shortest path). Boards are
+Per level: one BFS from the exit (distances ``de``) that stops when it dequeues the start,
+then, if the exit is reachable and the level has decoys, one BFS from the start (``ds``)
+that stops expanding at distance ``path_length``. A decoy on a shortest path lies within
+``path_length`` of both ends, so its two distances are final by then; the others are
+either final or unreached, and fail the test either way. Boards are
 loaded *padded* (one ring of wall around the board, width ``Wp = W + 2``), as in
 ``csrc/solve.c``, so a move is a flat offset and never leaves the array. Distances are int32
 (no overflow on any board), integer arithmetic only; the kernel allocates nothing: its
@@ -56,10 +58,11 @@ def build(jit: Callable) -> SimpleNamespace:
         return (r + 1) * Wp + c + 1
 
     @jit
-    def bfs(d, source, Wp, limit, queue):
+    def bfs(d, source, Wp, limit, target, queue):
         """Distances from ``source`` (a FLOOR square) over loaded board d, expanding only
-        squares nearer than ``limit`` (-1: no limit); those at most ``limit`` away are
-        final."""
+        squares nearer than ``limit`` (-1: no limit), and stopping when square ``target``
+        (-1: none) is dequeued. Squares at most ``limit`` away, or at most as far as
+        ``target``, then hold their final distance; farther ones may still read FLOOR."""
         d[source] = 0
         queue[0] = source
         head = 0
@@ -68,7 +71,7 @@ def build(jit: Callable) -> SimpleNamespace:
             v = np.int64(queue[head])
             head += 1
             dv = np.int64(d[v])
-            if limit >= 0 and dv >= limit:
+            if v == target or (limit >= 0 and dv >= limit):
                 break
             for i in range(4):
                 if i == 0:
@@ -97,12 +100,12 @@ def build(jit: Callable) -> SimpleNamespace:
     def level(k, H, W, Wp, D, grid, start, exit_, decoys, n_decoys, path_length, ambiguous,
               de, ds, queue):  # fmt: skip
         """path_length[k] and ambiguous[k] of level k."""
+        sr = np.int64(start[k, 0])
+        sc = np.int64(start[k, 1])
         load(grid, k, H, W, Wp, de)
         p = square(np.int64(exit_[k, 0]), np.int64(exit_[k, 1]), H, W, Wp)
         if p >= 0 and de[p] == FLOOR:
-            bfs(de, p, Wp, -1, queue)
-        sr = np.int64(start[k, 0])
-        sc = np.int64(start[k, 1])
+            bfs(de, p, Wp, -1, square(sr, sc, H, W, Wp), queue)
         length = distance(de, sr, sc, H, W, Wp)
         path_length[k] = length
         n_dec = np.int64(n_decoys[k])
@@ -111,12 +114,13 @@ def build(jit: Callable) -> SimpleNamespace:
         amb = False
         if length >= 0 and n_dec > 0:
             load(grid, k, H, W, Wp, ds)
-            bfs(ds, square(sr, sc, H, W, Wp), Wp, length, queue)
+            bfs(ds, square(sr, sc, H, W, Wp), Wp, length, -1, queue)
             for t in range(n_dec):
                 r = np.int64(decoys[k, t, 0])
                 c = np.int64(decoys[k, t, 1])
                 to_decoy = distance(ds, r, c, H, W, Wp)
-                if to_decoy >= 0 and to_decoy + distance(de, r, c, H, W, Wp) == length:
+                to_exit = distance(de, r, c, H, W, Wp)
+                if to_decoy >= 0 and to_exit >= 0 and to_decoy + to_exit == length:
                     amb = True
         ambiguous[k] = amb
 
