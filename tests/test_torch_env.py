@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,7 +19,12 @@ from fastmaze.env import INFO_KEYS, VecMazeEnv
 torch = pytest.importorskip("torch")
 gym = pytest.importorskip("gymnasium")
 
-from fastmaze.torch_env import TorchVecMazeEnv  # noqa: E402
+from fastmaze.torch_env import (  # noqa: E402
+    TorchVecMazeEnv,
+    _DeviceLevels,
+    _HostLevels,
+    _level_source,
+)
 
 SPEC = fastmaze.MazeSpec(
     size=(4, 4),
@@ -59,16 +67,23 @@ def _compare(
     pool_size: int = 9,
     block_size: int = 4,
     min_lag: int = 0,
+    producer: Any = None,
+    spec: Any = SPEC,
+    level_source: str = "auto",
     **kwargs,
 ) -> tuple[int, TorchVecMazeEnv]:
-    """Steps both backends with the same random actions; returns (episodes ended, env)."""
+    """Steps both backends with the same random actions; returns (episodes ended, env).
+    ``producer(env)``: a pool producer replacing the env's (the stream then restarts)."""
     args = {**rules, **kwargs, "autoreset_mode": mode}
-    native = VecMazeEnv(SPEC, n, seed=3, num_threads=1, **args)
+    native = VecMazeEnv(spec, n, seed=3, num_threads=1, **args)
     env = VecMazeEnv(
-        SPEC, n, 3, backend="torch", device=device, pool_size=pool_size,
-        block_size=block_size, **args,
+        spec, n, 3, backend="torch", device=device, pool_size=pool_size,
+        block_size=block_size, level_source=level_source, **args,
     )  # fmt: skip
     assert isinstance(env, TorchVecMazeEnv)
+    if producer is not None:
+        env._host = producer(env)
+        env._restart()
     env._min_lag = min_lag
     o1, i1 = native.reset()
     o2, i2 = env.reset()
@@ -354,3 +369,143 @@ def test_single_env_torch_backend(device: str, obs: str) -> None:
         episodes += 1
     with pytest.raises(RuntimeError, match="reset"):
         env.step(0)
+
+
+# -- levels generated on the device (level_source="device") ----------------------------------
+LEVEL_ARRAYS = ("grid", "color", "start", "exit", "decoys", "n_decoys", "component")
+PACK_SPECS = {
+    "decoys-0..3": fastmaze.MazeSpec(
+        size=(5, 6), loops=0.2, n_decoys={0: 0.25, 1: 0.25, 2: 0.25, 3: 0.25},
+        exit_color={"green": 0.5, None: 0.5}, decoy_color="green",
+    ),
+    "open-no-decoys": fastmaze.MazeSpec(size=(3, 7), algorithm="open", n_decoys=0),
+    "odd-squares": fastmaze.MazeSpec(size=(2, 2), n_decoys=1, n_distractors=1),
+    "test-spec": SPEC,
+}  # fmt: skip
+
+
+def cpu_generate(spec: Any, n: int, seed: int, start: int) -> SimpleNamespace:
+    """`fastmaze.cuda.generate`'s stand-in on the CPU: the core's levels as torch tensors."""
+    lv = fastmaze.generate(spec, n, seed, start)
+    arrays = {k: torch.from_numpy(getattr(lv, k)) for k in LEVEL_ARRAYS}
+    return SimpleNamespace(**arrays, failed=torch.tensor([n]), host=lv)
+
+
+def cpu_oracles(lv: SimpleNamespace) -> tuple[torch.Tensor, torch.Tensor]:
+    """`fastmaze.cuda.oracles`'s stand-in on the CPU (`fastmaze.solve`)."""
+    o = fastmaze.solve(lv.host, 1)
+    return torch.from_numpy(o.path_length), torch.from_numpy(o.ambiguous)
+
+
+def cpu_device_levels(env: TorchVecMazeEnv) -> _DeviceLevels:
+    return _DeviceLevels(env, env.block_size, cpu_generate, cpu_oracles)
+
+
+@pytest.mark.parametrize("name", list(PACK_SPECS))
+def test_device_packing_matches_host(name: str) -> None:
+    """`_pack` (the device producer's packing, on CPU tensors) writes the host producer's
+    bytes, padding included."""
+    spec = PACK_SPECS[name]
+    env = TorchVecMazeEnv(spec, 3, seed=9, device="cpu", first_id=40, pool_size=80,
+                          block_size=37, level_source="host")  # fmt: skip
+    host, dev = _HostLevels(env, 37, False), cpu_device_levels(env)
+    for buf, (pos, count) in enumerate([(0, 37), (37, 11)]):
+        host.produce(buf, pos, count)
+        dev.produce(buf, pos, count)
+        assert torch.equal(host.sq[buf][:count], dev.sq[buf][:count]), (name, pos)
+        assert torch.equal(host.meta[buf][:count], dev.meta[buf][:count]), (name, pos)
+    assert not bool(dev.failed)
+    env.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_device_producer_matches_native(mode: str) -> None:
+    """The device producer's pool wiring (blocks, refills, packing), with the CUDA calls
+    replaced by their CPU equivalents, steps as the native env."""
+    for rules in RULES[:2]:
+        ended, env = _compare("cpu", mode, rules, producer=cpu_device_levels)
+        assert ended > 10 and isinstance(env._host, _DeviceLevels)
+    _compare("cpu", mode, RULES[0], producer=cpu_device_levels, num_levels=7, block_size=3)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("source", ["host", "device"])
+@CUDA
+def test_cuda_level_sources_match_native(mode: str, source: str) -> None:
+    import fastmaze.cuda
+
+    if source == "device" and not fastmaze.cuda.available():
+        pytest.skip(f"fastmaze.cuda cannot run: {fastmaze.cuda.available().reason}")
+    for rules in RULES[:3]:
+        ended, env = _compare("cuda", mode, rules, level_source=source)
+        assert ended > 10 and env.level_source == source
+        assert isinstance(env._host, _DeviceLevels if source == "device" else _HostLevels)
+    _compare("cuda", mode, RULES[0], level_source=source, num_levels=7, block_size=3)
+    _compare("cuda", mode, RULES[1], level_source=source, min_lag=3, pool_size=12)
+
+
+@CUDA
+def test_cuda_auto_source_warns_once_with_rules() -> None:
+    import fastmaze.examples as ex
+
+    spec = SPEC.replace(rules=(ex.paint_exit_neighbours_blue,))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        env = TorchVecMazeEnv(spec, 4, device="cuda")
+    ours = [w for w in seen if "generates its levels on the host" in str(w.message)]
+    assert len(ours) == 1 and "rules" in str(ours[0].message)
+    assert env.level_source == "host"
+    env.close()
+
+
+def test_level_source_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fastmaze.cuda
+    import fastmaze.examples as ex
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
+    ruled = SPEC.replace(rules=(ex.paint_exit_neighbours_blue,))
+    assert _level_source("auto", cpu, SPEC) == ("host", "")
+    assert _level_source("host", gpu, SPEC) == ("host", "")
+    with pytest.raises(ValueError, match="level_source"):
+        _level_source("gpu", cpu, SPEC)
+    with pytest.raises(ValueError, match="CUDA device"):
+        _level_source("device", cpu, SPEC)
+    source, why = _level_source("auto", gpu, ruled)
+    assert source == "host" and "rules" in why
+    with pytest.raises(ValueError, match="rules"):
+        _level_source("device", gpu, ruled)
+    no = fastmaze.cuda.Availability(False, "numba is not installed (test)")
+    monkeypatch.setattr(fastmaze.cuda, "available", lambda: no)
+    assert _level_source("auto", gpu, SPEC) == ("host", "fastmaze.cuda cannot run: " + no.reason)
+    with pytest.raises(ValueError, match="numba is not installed"):
+        _level_source("device", gpu, SPEC)
+    sim = fastmaze.cuda.Availability(True, "simulator", True)
+    monkeypatch.setattr(fastmaze.cuda, "available", lambda: sim)
+    assert "simulator" in _level_source("auto", gpu, SPEC)[1]
+    yes = fastmaze.cuda.Availability(True, "CUDA device test")
+    monkeypatch.setattr(fastmaze.cuda, "available", lambda: yes)
+    assert _level_source("auto", gpu, SPEC) == ("device", "")
+    assert _level_source("device", gpu, SPEC) == ("device", "")
+
+
+def test_bad_level_source() -> None:
+    with pytest.raises(ValueError, match="level_source"):
+        TorchVecMazeEnv(SPEC, 2, device="cpu", level_source="gpu")
+    with pytest.raises(ValueError, match="CUDA device"):
+        TorchVecMazeEnv(SPEC, 2, device="cpu", level_source="device")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_spec_rules_match_native(device: str) -> None:
+    """User rules run in the host producer, as in the native env (and fastmaze.generate)."""
+    pytest.importorskip("numba")
+    import fastmaze.examples as ex
+
+    spec = SPEC.replace(
+        rules=(fastmaze.with_probability(ex.paint_exit_neighbours_blue, 0.5),),
+        palette=("red", "green", "blue"),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # cuda: "levels on the host"
+        ended, env = _compare(device, "next_step", RULES[0], spec=spec)
+    assert ended > 10 and env.level_source == "host"

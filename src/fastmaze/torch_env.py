@@ -28,6 +28,14 @@ uploaded. The defaults (pool_size = max(4·num_envs, 65,536), block_size ≤ poo
 keep that sync rare. With ``num_levels=K`` the pool holds the K levels of the training
 set, uploaded once per stream start; position k plays slot k mod K, id first_id + k mod K.
 
+**Levels on the GPU.** With ``level_source="device"`` (the default "auto" picks it on a
+CUDA device when `fastmaze.cuda` can run and the spec has no user rules) a block is
+generated on the device instead: `fastmaze.cuda.generate` (the C core's bytes),
+`fastmaze.cuda.oracles` (BFS, `fastmaze.solve`'s values) and tensor packing, all queued on
+the side stream, in place of the two host buffers; the pool and refill rule are the same,
+and no level data passes through the host. Otherwise (CPU, rules, no numba or driver) the
+host path runs, with one warning saying why when CUDA was asked for.
+
 **Invalid actions.** ``step`` checks the shape, dtype and device of ``actions`` (no sync).
 Values outside 0..3 are not checked on the hot path: they are clamped into 0..3 and recorded
 in a device flag; `check()` syncs and raises ValueError if any were seen (and for a step of
@@ -51,6 +59,8 @@ it changes nothing on CUDA, whose caching allocator reuses blocks.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import warnings
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -115,6 +125,80 @@ def _device(device: Any) -> torch.device:
     return dev
 
 
+#: Where the pool's levels come from (the ``level_source`` argument).
+LEVEL_SOURCES = ("auto", "host", "device")
+
+
+def _has_rules(spec: AnySpec) -> bool:
+    """Whether any component of spec has user rules (`fastmaze.rules`, run on the host)."""
+    return any(getattr(c, "rules", ()) for c, _ in spec.components)
+
+
+def _level_source(requested: Any, device: torch.device, spec: AnySpec) -> tuple[str, str]:
+    """("host" | "device", why not "device": "" when it is used or was not asked for).
+
+    "auto" is "device" on a CUDA device when `fastmaze.cuda` can run there and the spec
+    has no rules, else "host"; "device" where that is impossible is a ValueError."""
+    if requested not in LEVEL_SOURCES:
+        raise ValueError(f"level_source: {requested!r}; expected one of {', '.join(LEVEL_SOURCES)}")
+    if requested == "host":
+        return "host", ""
+    if device.type != "cuda":
+        if requested == "device":
+            raise ValueError(f"level_source='device' needs a CUDA device, got {device}")
+        return "host", ""
+    why = ""
+    if _has_rules(spec):
+        why = "the spec has user rules (fastmaze.rules), which run on the host"
+    else:
+        import fastmaze.cuda
+
+        avail = fastmaze.cuda.available()
+        if not avail:
+            why = f"fastmaze.cuda cannot run: {avail.reason}"
+        elif avail.simulator:
+            why = "Numba's CUDA simulator is on (NUMBA_ENABLE_CUDASIM=1), not the GPU"
+    if why and requested == "device":
+        raise ValueError(f"level_source='device': {why}")
+    return ("host", why) if why else ("device", "")
+
+
+def _pack(
+    grid: torch.Tensor,
+    color: torch.Tensor,
+    start: torch.Tensor,
+    exit_: torch.Tensor,
+    decoys: torch.Tensor,
+    n_decoys: torch.Tensor,
+    path_length: torch.Tensor,
+    ambiguous: torch.Tensor,
+    sq: torch.Tensor,
+    meta: torch.Tensor,
+    work: torch.Tensor,
+) -> None:
+    """Packs n levels (tensors of `fastmaze.Levels`' dtypes, all on one device) into pool
+    rows: ``sq`` uint8 [n, >= H·W] (bytes past H·W untouched) and ``meta`` int32 [n, 3], the
+    bytes `_HostLevels.produce` writes. ``work``: uint8 [>= n, H·W + 1] scratch (its last
+    column takes the unused decoy slots). Tensor operations only, no host sync."""
+    n, H, W = grid.shape
+    HW = H * W
+    v = work[:n, : HW + 1]
+    v[:, :HW].copy_(torch.bitwise_and(color.reshape(n, HW), COLOR))
+    v[:, :HW] |= (grid.reshape(n, HW) != 0).to(torch.uint8) << 5  # WALL
+    v[:, HW] = 0
+    D = decoys.shape[1]
+    if D:
+        used = torch.arange(D, device=grid.device) < n_decoys.unsqueeze(1)
+        at = torch.where(used, (decoys[..., 0] * W + decoys[..., 1]).long(), HW)
+        v.scatter_(1, at, v.gather(1, at) | DECOY)
+    at = (exit_[:, 0] * W + exit_[:, 1]).long().unsqueeze(1)
+    v.scatter_(1, at, v.gather(1, at) | EXIT)
+    sq[:n, :HW].copy_(v[:, :HW])
+    meta[:n, _START] = start[:, 0] * W + start[:, 1]
+    meta[:n, _OPT] = path_length
+    meta[:n, _AMB] = ambiguous.to(torch.int32)
+
+
 class _HostLevels:
     """Host side of the pool: generates blocks of levels with their oracles into two
     (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time.
@@ -128,6 +212,7 @@ class _HostLevels:
         self.env = env
         H, W = env.maze_spec.shape
         self.params, self.mixture = _components(env.maze_spec)
+        self.has_rules = _has_rules(env.maze_spec)
         self.levels = Levels.empty(env.maze_spec, env.seed, np.zeros(block, np.int64))
         self.oracles: dict[int, Oracles] = {}  # by block length (a last partial block differs)
         self.arange = np.arange(block, dtype=np.int64)
@@ -163,6 +248,11 @@ class _HostLevels:
             lv.component,
             env.num_threads if count >= 512 else 1,  # a team costs more than a few levels
         )
+        if self.has_rules:  # user rules (fastmaze.rules), as in fastmaze.generate
+            from fastmaze.rules import apply_rules
+
+            arrays = [getattr(lv, a) for a in Levels.ARRAYS]
+            apply_rules(env.maze_spec, env.seed, *arrays, env.num_threads if count >= 512 else 1)
         threads = env.num_threads if count >= 64 else 1
         oracles = solve(lv, threads, out=self.oracles.get(count))
         self.oracles[count] = oracles
@@ -181,6 +271,59 @@ class _HostLevels:
         return buf, pos, count
 
 
+class _DeviceLevels:
+    """Device side of the pool (``level_source="device"``): generates each block on the GPU
+    with `fastmaze.cuda.generate` (level ids first_id + pos ..), computes ``optimal_length`` /
+    ``ambiguous`` with `fastmaze.cuda.oracles`, and packs them (`_pack`) into two device
+    buffers, the same bytes as `_HostLevels`. Everything is queued on the env's side
+    stream, in order with the uploads that read the buffers: no host sync, no level data
+    through the host. A level that could not be placed (``check=False``) is recorded in
+    ``failed`` (device bool), raised by `TorchVecMazeEnv.check`.
+
+    ``generate(spec, n, seed, start)`` and ``oracles(levels)`` replace the CUDA calls (tests:
+    the same producer on CPU tensors)."""
+
+    def __init__(
+        self,
+        env: TorchVecMazeEnv,
+        block: int,
+        generate: Any = None,
+        oracles: Any = None,
+    ) -> None:
+        self.env = env
+        H, W = env.maze_spec.shape
+        dev = env.device
+        self.sq = [torch.zeros((block, _padded(H * W)), dtype=torch.uint8, device=dev)
+                   for _ in range(2)]  # fmt: skip
+        self.meta = [torch.zeros((block, 3), dtype=torch.int32, device=dev) for _ in range(2)]
+        self.work = torch.zeros((block, H * W + 1), dtype=torch.uint8, device=dev)
+        self.failed = torch.zeros((), dtype=torch.bool, device=dev)
+        self.copied: list[Any] = [None, None]  # (stream order makes events unnecessary)
+        import fastmaze.cuda  # (imports neither numba nor torch by itself)
+
+        def cuda_generate(spec: AnySpec, n: int, seed: int, start: int) -> Any:
+            return fastmaze.cuda.generate(spec, n, seed, start, device=dev, check=False)
+
+        self.generate = cuda_generate if generate is None else generate
+        self.oracles = fastmaze.cuda.oracles if oracles is None else oracles
+
+    def produce(self, buf: int, pos: int, count: int) -> tuple[int, int, int]:
+        """Queues the filling of buffer ``buf`` with positions pos .. pos+count-1 (which
+        never wrap, as in `_HostLevels.produce`)."""
+        env = self.env
+        with contextlib.ExitStack() as ctx:
+            if env._cuda:  # (this may be the worker thread: set its device and stream)
+                ctx.enter_context(torch.cuda.device(env.device))
+                ctx.enter_context(torch.cuda.stream(env._side))
+            lv = self.generate(env.maze_spec, count, env.seed, env.first_id + pos)
+            path_length, ambiguous = self.oracles(lv)
+            _pack(lv.grid, lv.color, lv.start, lv.exit, lv.decoys, lv.n_decoys, path_length,
+                  ambiguous, self.sq[buf], self.meta[buf], self.work)  # fmt: skip
+            if getattr(lv, "failed", None) is not None:
+                self.failed |= lv.failed.reshape(()) < count
+        return buf, pos, count
+
+
 class TorchVecMazeEnv(_VectorBase):
     """``num_envs`` maze envs stepped with torch tensor operations on ``device``.
 
@@ -188,6 +331,11 @@ class TorchVecMazeEnv(_VectorBase):
     ``device`` (default "cuda" if available, else "cpu"), ``pool_size`` / ``block_size``
     (the device level pool and its refill unit, in levels; module docstring), ``debug``
     (check action values and disabled-mode misuse at every step, with a host sync).
+    ``level_source``: where pool levels are generated, "host" (C core, then uploaded),
+    "device" (`fastmaze.cuda` kernels on the env's CUDA device; a ValueError where they
+    cannot run) or "auto" (the default: "device" on a CUDA device when `fastmaze.cuda` can
+    run there and the spec has no user rules, else "host", with a warning saying why when
+    the device is CUDA); the levels are the same bytes either way.
     ``num_threads``: host threads generating levels. ``copy`` is accepted for compatibility:
     outputs are always fresh tensors.
     """
@@ -216,6 +364,7 @@ class TorchVecMazeEnv(_VectorBase):
         pool_size: int | None = None,
         block_size: int | None = None,
         debug: bool = False,
+        level_source: str = "auto",
     ) -> None:
         spec = MazeSpec() if spec is None else spec
         if not isinstance(spec, (MazeSpec, Mixture)):
@@ -253,12 +402,25 @@ class TorchVecMazeEnv(_VectorBase):
         self._sizes(pool_size, block_size)
         # The native constructor validates proxy_reward and builds the table by colour code.
         self._proxy_np = VecMazeEnv._proxy(self, proxy_reward)  # validates proxy_reward
-        self._host = _HostLevels(self, self.block_size, self.device.type == "cuda")
+        self._cuda = self.device.type == "cuda"
+        self._side = torch.cuda.Stream(self.device) if self._cuda else None
+        self.level_source, why = _level_source(level_source, self.device, spec)
+        if why:
+            warnings.warn(
+                f"fastmaze: the torch backend on {self.device} generates its levels on the host "
+                f"(C core, uploaded to the device), not on the GPU: {why}. Pass "
+                "level_source='host' to choose that explicitly.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        self._host: _HostLevels | _DeviceLevels
+        if self.level_source == "device":
+            self._host = _DeviceLevels(self, self.block_size)
+        else:
+            self._host = _HostLevels(self, self.block_size, self._cuda)
         self._allocate()
         self._setup_gym()
         self._executor = concurrent.futures.ThreadPoolExecutor(1, "fastmaze-levels")
-        self._cuda = self.device.type == "cuda"
-        self._side = torch.cuda.Stream(self.device) if self._cuda else None
         self.sync_refills = 0  # times the refill rule had to read the counter synchronously
         self._min_lag = 0  # tests: counter reads become visible only this many calls later
         self._restart()
@@ -666,9 +828,16 @@ class TorchVecMazeEnv(_VectorBase):
 
     def check(self) -> None:
         """Raises ValueError if an action outside 0..3 was given, or an ended env was stepped
-        with autoreset disabled, since the last check (a device sync); clears the record."""
+        with autoreset disabled, since the last check (a device sync); clears the record.
+        With levels generated on the device, RuntimeError if one could not be placed."""
         errors = int(self._errors)
         self._errors.zero_()
+        if isinstance(self._host, _DeviceLevels):
+            if self._cuda:
+                self._side.synchronize()
+            if bool(self._host.failed):
+                self._host.failed.zero_()
+                raise RuntimeError("a level of the device level pool could not be placed")
         if errors & _BAD_ACTION:
             raise ValueError("actions: a value outside 0..3 was given (it was clamped)")
         if errors & _ENDED_STEPPED:

@@ -3,7 +3,9 @@
 ``fastmaze.cuda.generate(spec, n, seed, start, device="cuda")`` returns `DeviceLevels`: the
 arrays of `fastmaze.Levels` as device tensors (torch CUDA tensors when torch has CUDA,
 numba device arrays otherwise), level i the same bytes as ``fastmaze.generate`` gives for
-(spec, seed, i). ``fastmaze.cuda.available()`` says whether it can run here, and why not.
+(spec, seed, i). ``fastmaze.cuda.oracles(levels)`` computes their ``path_length`` and
+``ambiguous`` (as `fastmaze.solve`) on the device. ``fastmaze.cuda.available()`` says
+whether it can run here, and why not.
 
 Importing this package imports neither numba nor torch; the first call does. Under Numba's
 CUDA simulator (``NUMBA_ENABLE_CUDASIM=1`` set before numba is imported) the same kernel
@@ -67,4 +69,12 @@ def generate(
     return _generate(spec, n, seed, start, device, **kwargs)
 
 
-__all__ = ["Availability", "available", "generate"]
+def oracles(levels: Any, device: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+    """``(path_length, ambiguous)`` of levels on the GPU, as `fastmaze.solve` defines them;
+    see `fastmaze.cuda.bfs.oracles`."""
+    from fastmaze.cuda.bfs import oracles as _oracles
+
+    return _oracles(levels, device, **kwargs)
+
+
+__all__ = ["Availability", "available", "generate", "oracles"]
