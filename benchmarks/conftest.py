@@ -22,7 +22,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collect_file(file_path, parent):
     """Collects bench_*.py here (pyproject's python_files only knows test_*.py)."""
-    if file_path.suffix == ".py" and file_path.name.startswith("bench_"):
+    is_bench = file_path.suffix == ".py" and file_path.name.startswith("bench_")
+    # a file named on the command line is collected by pytest itself already
+    if is_bench and not parent.session.isinitpath(file_path):
         return pytest.Module.from_parent(parent, path=file_path)
     return None
 

@@ -383,13 +383,17 @@ class VecMazeEnv(_VectorBase):
             raise ValueError(f"actions: shape {arr.shape}, expected ({self.num_envs},)")
         if arr.dtype.kind not in "iu":
             raise ValueError(f"actions: dtype {arr.dtype}, expected an integer dtype")
-        np.copyto(self._actions, arr, casting="unsafe")
-        bad = self._core.check_actions(self._actions)
+        if arr.dtype == np.int64 and arr.flags.c_contiguous:
+            acts = arr  # read in place by the step: no copy
+        else:
+            acts = self._actions
+            np.copyto(acts, arr, casting="unsafe")
+        bad = self._core.check_actions(acts)
         if bad >= 0:  # int64 casts keep 0..3 and map every other value outside it
             raise ValueError(
                 f"actions: {arr[bad]} at env {bad}; expected 0 up, 1 right, 2 down, 3 left"
             )
-        return self._actions
+        return acts
 
     def step(
         self, actions: Any
