@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from fastmaze import _core
-from fastmaze.levels import Levels, _check_int, _components, default_threads
+from fastmaze.levels import Levels, _check_int, default_threads, generate_into
 from fastmaze.render import _lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
@@ -71,6 +71,55 @@ def _flag(what: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"{what}: expected True or False, got {value!r}")
     return bool(value)
+
+
+def configure(
+    env: Any,
+    spec: AnySpec | None,
+    num_envs: int,
+    seed: int,
+    obs: str,
+    *,
+    first_id: int,
+    num_levels: int | None,
+    autoreset_mode: Any,
+    max_steps: int | None,
+    step_penalty: float,
+    terminate_on_decoy: bool,
+    reveal_exit: bool,
+    hide_colors: bool,
+    pixels: int,
+    radius: int,
+    num_threads: int | None,
+    copy: bool,
+) -> AnySpec:
+    """Validates the arguments both backends share and sets them on ``env`` (the attributes
+    ``maze_spec``, ``num_envs``, ``seed``, ... that `VecMazeEnv` documents); returns the spec."""
+    spec = MazeSpec() if spec is None else spec
+    if not isinstance(spec, (MazeSpec, Mixture)):
+        raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
+    if obs not in OBS_KINDS:
+        raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
+    H, W = spec.shape
+    env.maze_spec = spec
+    env.num_envs = _check_int("num_envs", num_envs, 1, 2**31 - 1)
+    env.seed = _check_int("seed", seed, 0, 2**64 - 1)
+    env.first_id = _check_int("first_id", first_id, 0, 2**62)
+    env.num_levels = None if num_levels is None else _check_int("num_levels", num_levels, 1, 2**62)
+    env.obs_kind = obs
+    env.autoreset = _autoreset_mode(autoreset_mode)
+    env.max_steps = _check_int(
+        "max_steps", 4 * H * W if max_steps is None else max_steps, 1, 2**31 - 1
+    )
+    env.step_penalty = float(step_penalty)
+    env.terminate_on_decoy = _flag("terminate_on_decoy", terminate_on_decoy)
+    env.reveal_exit = _flag("reveal_exit", reveal_exit)
+    env.hide_colors = _flag("hide_colors", hide_colors)
+    env.pixels = _check_int("pixels", pixels, 1, 256)
+    env.radius = _check_int("radius", radius, 0, 1024)
+    env.num_threads = _check_int("num_threads", num_threads or default_threads(), 1, 4096)
+    env.copy = _flag("copy", copy)
+    return spec
 
 
 class VecMazeEnv(_VectorBase):
@@ -164,9 +213,6 @@ class VecMazeEnv(_VectorBase):
         num_threads: int | None = None,
         copy: bool = False,
     ) -> None:
-        spec = MazeSpec() if spec is None else spec
-        if not isinstance(spec, (MazeSpec, Mixture)):
-            raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
         if backend not in BACKENDS:
             raise ValueError(f"backend: {backend!r}; available: {', '.join(BACKENDS)}")
         if device is not None and str(device) != "cpu":
@@ -174,33 +220,14 @@ class VecMazeEnv(_VectorBase):
                 f"device: {device!r}; the native backend runs on the CPU "
                 "(use backend='torch' for another device)"
             )
-        if obs not in OBS_KINDS:
-            raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
-        n = _check_int("num_envs", num_envs, 1, 2**31 - 1)
-        H, W = spec.shape
-        self.maze_spec = spec
-        self.num_envs = n
-        self.seed = _check_int("seed", seed, 0, 2**64 - 1)
-        self.first_id = _check_int("first_id", first_id, 0, 2**62)
-        self.num_levels = (
-            None if num_levels is None else _check_int("num_levels", num_levels, 1, 2**62)
-        )
-        self.obs_kind = obs
-        self.autoreset = _autoreset_mode(autoreset_mode)
-        self.max_steps = _check_int(
-            "max_steps", 4 * H * W if max_steps is None else max_steps, 1, 2**31 - 1
-        )
-        self.step_penalty = float(step_penalty)
-        self.terminate_on_decoy = _flag("terminate_on_decoy", terminate_on_decoy)
-        self.reveal_exit = _flag("reveal_exit", reveal_exit)
-        self.hide_colors = _flag("hide_colors", hide_colors)
-        self.pixels = _check_int("pixels", pixels, 1, 256)
-        self.radius = _check_int("radius", radius, 0, 1024)
-        self.num_threads = _check_int("num_threads", num_threads or default_threads(), 1, 4096)
-        self.copy = _flag("copy", copy)
+        spec = configure(
+            self, spec, num_envs, seed, obs, first_id=first_id, num_levels=num_levels,
+            autoreset_mode=autoreset_mode, max_steps=max_steps, step_penalty=step_penalty,
+            terminate_on_decoy=terminate_on_decoy, reveal_exit=reveal_exit,
+            hide_colors=hide_colors, pixels=pixels, radius=radius, num_threads=num_threads,
+            copy=copy,
+        )  # fmt: skip
         self.proxy = self._proxy(proxy_reward)
-        self._params, self._mixture = _components(spec)
-        self._has_rules = any(getattr(c, "rules", ()) for c, _ in spec.components)
         self._next_id = self.first_id  # first_id + resets so far (before num_levels wraps)
         self._allocate()
         self._setup_gym()
@@ -327,26 +354,9 @@ class VecMazeEnv(_VectorBase):
             np.add(ids, self.first_id, out=ids)
             cuts = [0, *(np.flatnonzero(np.diff(ids) != 1) + 1).tolist(), m]
             runs = list(itertools.pairwise(cuts))
+        threads = self.num_threads if m >= 512 else 1  # a team costs more than a few levels
         for lo, hi in runs:
-            _core.generate_into(
-                self._params,
-                self._mixture,
-                self.seed,
-                int(ids[lo]),
-                s.grid[lo:hi],
-                s.color[lo:hi],
-                s.start[lo:hi],
-                s.exit[lo:hi],
-                s.decoys[lo:hi],
-                s.n_decoys[lo:hi],
-                s.component[lo:hi],
-                self.num_threads if m >= 512 else 1,  # a team costs more than a few levels
-            )
-        if self._has_rules:  # user rules (fastmaze.rules), as in fastmaze.generate
-            from fastmaze.rules import apply_rules
-
-            arrays = [getattr(s, a)[:m] for a in Levels.ARRAYS]
-            apply_rules(self.maze_spec, self.seed, *arrays, self.num_threads if m >= 512 else 1)
+            generate_into(self.maze_spec, self.seed, int(ids[lo]), s[lo:hi], threads)
         self._next_id += m
         self._core.load(self._staging_arrays, ids, idx)
 

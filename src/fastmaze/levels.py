@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
@@ -167,11 +168,38 @@ class Levels:
         return _core.layout_hash(grid, threads or default_threads())
 
 
+@functools.lru_cache(maxsize=64)
 def _components(spec: AnySpec) -> tuple[list[dict], tuple[list[int], list[int]]]:
+    """The spec compiled for the core: its components' parameters and the mixture."""
     from fastmaze.spec import _cdf
 
     comps = spec.components
     return [s._c_params() for s, _ in comps], _cdf([(k, w) for k, (_, w) in enumerate(comps)])
+
+
+def generate_into(spec: AnySpec, seed: int, first_id: int, out: Levels, threads: int) -> None:
+    """Fills every row of ``out`` (a batch of buffers, e.g. ``levels[lo:hi]``) with level ids
+    first_id .. first_id+len(out)-1 of (spec, seed): the compiled core, then the spec's user
+    rules (`fastmaze.rules`, which read ``out.ids``). No validation: callers check first."""
+    params, mixture = _components(spec)
+    _core.generate_into(
+        params,
+        mixture,
+        seed,
+        first_id,
+        out.grid,
+        out.color,
+        out.start,
+        out.exit,
+        out.decoys,
+        out.n_decoys,
+        out.component,
+        threads,
+    )
+    if any(getattr(s, "rules", ()) for s, _ in spec.components):
+        from fastmaze.rules import apply_rules
+
+        apply_rules(spec, seed, *(getattr(out, a) for a in Levels.ARRAYS), threads)
 
 
 def generate(
@@ -198,34 +226,13 @@ def generate(
     chunk = n if chunk is None else _check_int("chunk", chunk, 1, MAX_ID)
 
     levels = Levels.empty(spec, seed, np.arange(start, start + n, dtype=np.int64))
-    params, mixture = _components(spec)
-    bounds = range(0, n, max(chunk, 1))
-    apply_rules = None
-    if any(getattr(s, "rules", ()) for s, _ in spec.components):
-        from fastmaze.rules import apply_rules
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n, unit="level", unit_scale=True, desc="generate")
-    for lo in bounds:
+    for lo in range(0, n, max(chunk, 1)):
         hi = min(lo + chunk, n)
-        _core.generate_into(
-            params,
-            mixture,
-            seed,
-            start + lo,
-            levels.grid[lo:hi],
-            levels.color[lo:hi],
-            levels.start[lo:hi],
-            levels.exit[lo:hi],
-            levels.decoys[lo:hi],
-            levels.n_decoys[lo:hi],
-            levels.component[lo:hi],
-            threads,
-        )
-        if apply_rules is not None:  # user rules, after placement (fastmaze.rules)
-            arrays = [getattr(levels, a)[lo:hi] for a in Levels.ARRAYS]
-            apply_rules(spec, seed, *arrays, threads)
+        generate_into(spec, seed, start + lo, levels[lo:hi], threads)
         if progress:
             bar.update(hi - lo)
     if progress:

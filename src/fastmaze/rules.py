@@ -438,7 +438,7 @@ def apply_rules(
     ``ids`` (the arrays of `Levels`, C-contiguous, first axis aligned with ids), then checks
     `INVARIANTS` on every level a rule touched; ValueError names the rule and level ids.
     Both `fastmaze.generate` and `VecMazeEnv._load` (the native env's resets and the torch
-    backend's pool producer) call it right after ``_core.generate_into``."""
+    backend's pool producer) call it through `fastmaze.levels.generate_into`."""
     arrays = (grid, color, start, exit_, decoys, n_decoys)
     n_colors = len(spec.palette)
     with jit.threads(threads):

@@ -5,9 +5,9 @@ Build it with ``VecMazeEnv(spec, n, backend="torch", device="cuda")`` (or this c
 semantics (rules, rewards, flags, info, level ids, auto-reset modes) are those of the native
 `VecMazeEnv`, documented there once; a test steps both and compares every byte.
 
-**Level pool.** Levels are generated on the host by the compiled core (`_core.generate_into`
-into reused `Levels` arrays; `fastmaze.solve` for ``optimal_length`` / ``ambiguous``),
-packed into (pinned, with CUDA) host buffers and copied
+**Level pool.** Levels are generated on the host by the compiled core
+(`fastmaze.levels.generate_into` into reused `Levels` arrays; `fastmaze.solve` for
+``optimal_length`` / ``ambiguous``), packed into (pinned, with CUDA) host buffers and copied
 to a pool on the device: a ring of ``pool_size`` slots, refilled in blocks of ``block_size``
 levels. Stream position k (the k-th reset since the stream (re)started) lives in slot
 k mod pool_size. A background thread generates the next block into the other of two host
@@ -68,22 +68,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from fastmaze import _core
 from fastmaze.env import (
     AUTORESET_MODES,
     INFO_KEYS,
-    OBS_KINDS,
     AutoresetMode,
     VecMazeEnv,
-    _autoreset_mode,
     _flag,
     _VectorBase,
+    configure,
     gym,
 )
-from fastmaze.levels import Levels, _check_int, _components, default_threads
+from fastmaze.levels import Levels, _check_int, generate_into
 from fastmaze.render import _lut
 from fastmaze.solve import Oracles, solve
-from fastmaze.spec import AnySpec, MazeSpec, Mixture
+from fastmaze.spec import AnySpec
 
 # A square of a level on the device, one uint8: colour code | DECOY | WALL | EXIT.
 COLOR, DECOY, WALL, EXIT = 15, 16, 32, 64
@@ -204,15 +202,13 @@ class _HostLevels:
     (pinned) buffers, sq uint8 [B, H·W] and meta int32 [B, 3], one block at a time.
 
     Public calls only: `fastmaze.levels.Levels.empty` staging arrays filled in place by
-    `fastmaze._core.generate_into` (level ids first_id + pos ..), and `fastmaze.solve` (into
+    `fastmaze.levels.generate_into` (level ids first_id + pos ..), and `fastmaze.solve` (into
     a reused `Oracles`) for ``optimal_length`` (its ``path_length``) and ``ambiguous``: the
     same BFS definitions as the native env's, checked level by level in the tests."""
 
     def __init__(self, env: TorchVecMazeEnv, block: int, pin: bool) -> None:
         self.env = env
         H, W = env.maze_spec.shape
-        self.params, self.mixture = _components(env.maze_spec)
-        self.has_rules = _has_rules(env.maze_spec)
         self.levels = Levels.empty(env.maze_spec, env.seed, np.zeros(block, np.int64))
         self.oracles: dict[int, Oracles] = {}  # by block length (a last partial block differs)
         self.arange = np.arange(block, dtype=np.int64)
@@ -234,25 +230,8 @@ class _HostLevels:
             self.levels = Levels.empty(env.maze_spec, env.seed, self.levels.ids)
         lv = self.levels[:count]
         np.add(self.arange[:count], env.first_id + pos, out=lv.ids)
-        _core.generate_into(
-            self.params,
-            self.mixture,
-            env.seed,
-            env.first_id + pos,
-            lv.grid,
-            lv.color,
-            lv.start,
-            lv.exit,
-            lv.decoys,
-            lv.n_decoys,
-            lv.component,
-            env.num_threads if count >= 512 else 1,  # a team costs more than a few levels
-        )
-        if self.has_rules:  # user rules (fastmaze.rules), as in fastmaze.generate
-            from fastmaze.rules import apply_rules
-
-            arrays = [getattr(lv, a) for a in Levels.ARRAYS]
-            apply_rules(env.maze_spec, env.seed, *arrays, env.num_threads if count >= 512 else 1)
+        threads = env.num_threads if count >= 512 else 1  # a team costs more than a few levels
+        generate_into(env.maze_spec, env.seed, env.first_id + pos, lv, threads)
         threads = env.num_threads if count >= 64 else 1
         oracles = solve(lv, threads, out=self.oracles.get(count))
         self.oracles[count] = oracles
@@ -366,38 +345,18 @@ class TorchVecMazeEnv(_VectorBase):
         debug: bool = False,
         level_source: str = "auto",
     ) -> None:
-        spec = MazeSpec() if spec is None else spec
-        if not isinstance(spec, (MazeSpec, Mixture)):
-            raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
-        if obs not in OBS_KINDS:
-            raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
+        spec = configure(
+            self, spec, num_envs, seed, obs, first_id=first_id, num_levels=num_levels,
+            autoreset_mode=autoreset_mode, max_steps=max_steps, step_penalty=step_penalty,
+            terminate_on_decoy=terminate_on_decoy, reveal_exit=reveal_exit,
+            hide_colors=hide_colors, pixels=pixels, radius=radius, num_threads=num_threads,
+            copy=copy,
+        )  # fmt: skip
         if len(spec.palette) > COLOR:
             raise ValueError(f"spec: the torch backend supports at most {COLOR} colours")
         self.device = _device(
             ("cuda" if torch.cuda.is_available() else "cpu") if device is None else device
         )
-        n = _check_int("num_envs", num_envs, 1, 2**31 - 1)
-        H, W = spec.shape
-        self.maze_spec = spec
-        self.num_envs = n
-        self.seed = _check_int("seed", seed, 0, 2**64 - 1)
-        self.first_id = _check_int("first_id", first_id, 0, 2**62)
-        self.num_levels = (
-            None if num_levels is None else _check_int("num_levels", num_levels, 1, 2**62)
-        )
-        self.obs_kind = obs
-        self.autoreset = _autoreset_mode(autoreset_mode)
-        self.max_steps = _check_int(
-            "max_steps", 4 * H * W if max_steps is None else max_steps, 1, 2**31 - 1
-        )
-        self.step_penalty = float(step_penalty)
-        self.terminate_on_decoy = _flag("terminate_on_decoy", terminate_on_decoy)
-        self.reveal_exit = _flag("reveal_exit", reveal_exit)
-        self.hide_colors = _flag("hide_colors", hide_colors)
-        self.pixels = _check_int("pixels", pixels, 1, 256)
-        self.radius = _check_int("radius", radius, 0, 1024)
-        self.num_threads = _check_int("num_threads", num_threads or default_threads(), 1, 4096)
-        self.copy = _flag("copy", copy)
         self.debug = _flag("debug", debug)
         self._sizes(pool_size, block_size)
         # The native constructor validates proxy_reward and builds the table by colour code.
