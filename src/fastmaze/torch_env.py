@@ -71,12 +71,10 @@ import torch
 from fastmaze.env import (
     AUTORESET_MODES,
     INFO_KEYS,
-    AutoresetMode,
     VecMazeEnv,
     _flag,
     _VectorBase,
     configure,
-    gym,
 )
 from fastmaze.levels import Levels, _check_int, generate_into
 from fastmaze.render import _lut
@@ -486,19 +484,7 @@ class TorchVecMazeEnv(_VectorBase):
             self._ego_lut = torch.from_numpy(table).to(dev)
             self._wall = torch.tensor(WALL, dtype=torch.uint8, device=dev)
 
-    def _setup_gym(self) -> None:
-        if gym is None:
-            self.metadata = {"autoreset_mode": AUTORESET_MODES[self.autoreset]}
-            return
-        from gymnasium.vector.utils import batch_space
-
-        high = 255 if self.obs_kind == "rgb" else 1
-        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, np.uint8)
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.single_action_space = gym.spaces.Discrete(4)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        mode = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
-        self.metadata = {"autoreset_mode": mode[self.autoreset], "render_modes": []}
+    _setup_gym = VecMazeEnv._setup_gym  # the same spaces and metadata by definition
 
     # -- the level pool --------------------------------------------------------------------
     def _restart(self) -> None:
