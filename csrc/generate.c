@@ -269,6 +269,10 @@ int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixtur
 
     /* No more threads than blocks of the schedule: a thread with no block only adds the cost
      * of starting and joining it. */
+    if (n <= 0) {
+        result = FM_OK;
+        goto done;
+    }
     int64_t blocks = (n + FM_BLOCK - 1) / FM_BLOCK;
     int32_t team = threads < 1 ? 1 : (blocks < threads ? (int32_t)blocks : threads);
     int64_t first_failed = n, out_of_memory = 0;

@@ -58,6 +58,7 @@ static inline int32_t fm_pick(const fm_dist *d, uint64_t u)
 static inline uint64_t fm_rescale(const fm_dist *d, int32_t k, uint64_t u)
 {
     uint64_t lo = k ? d->cdf[k - 1] : 0, hi = k < d->n - 1 ? d->cdf[k] : UINT64_MAX;
+    if (hi <= lo) return 0; /* a category rounded to nothing: no room to stretch */
     double x = (double)(u - lo) / (double)(hi - lo) * 18446744073709551616.0;
     return x >= 18446744073709551615.0 ? UINT64_MAX : (uint64_t)x;
 }

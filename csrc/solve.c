@@ -284,6 +284,7 @@ int fm_solve(const fm_solve_boards *in, const fm_oracles *out, int32_t threads)
         return FM_SOLVE_BAD_INPUT;
     if (in->n == 0) return FM_OK;
     if (threads < 1) threads = 1;
+    if (in->n < threads) threads = in->n < 1 ? 1 : (int32_t)in->n; /* scratch per used thread */
     char *block = scratch_alloc(&g, threads);
     if (!block) return FM_ERR_MEMORY;
     int overflow = 0;

@@ -30,6 +30,15 @@ static inline int32_t thread_id(void)
 #endif
 }
 
+static inline int32_t team_size(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 static int32_t planes(const fm_env *env)
 {
     return 2 + env->n_colors + (env->reveal_exit != 0);
@@ -219,7 +228,7 @@ static inline int move(const fm_env *env, int64_t e, int64_t action, int64_t byt
     env->agent[2 * e + 1] = moved ? nc : c;
     obs_move(env, e, from, dest, bytes);
     const int64_t exit = (int64_t)env->exit[2 * e] * W + env->exit[2 * e + 1];
-    if (moved & ((dest == exit) | (env->color[e * squares + dest] != 0)))
+    if (moved & ((dest == exit) | (env->terrain[e * squares + dest] > FM_TERRAIN_WALL)))
         reward += enter(env, e, nr, nc, &terminated);
 
     const int32_t length = env->info.episode_length[e] + 1;
@@ -286,7 +295,7 @@ static void step_range(const fm_env *shared, int64_t lo, int64_t hi, const int64
 }
 
 /* The same step for symbolic observations, the hot case, with every field in a local: a
- * move is a table lookup, one terrain byte (wall and colour), two observation bytes and
+ * move is a table lookup, one terrain byte (wall, decoy, colour), two observation bytes and
  * conditional moves; only entering the exit or a coloured square, and an episode's end,
  * leave the straight path. The agent is never on the outer ring when it moves (reaching the
  * exit ends the episode), so a neighbour is on the board; the range test only guards memory. */
@@ -327,7 +336,7 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
         int64_t to = from + offset[a];
         to = (uint64_t)to < (uint64_t)squares ? to : from;
         const uint8_t ahead = terrain[e * squares + to];
-        const int64_t dest = (ahead & 1) ? from : to;
+        const int64_t dest = (ahead & FM_TERRAIN_WALL) ? from : to;
         const int moved = dest != from;
         agent_plane[e * bytes + from] = 0;
         agent_plane[e * bytes + dest] = 1;
@@ -338,7 +347,7 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
         float rw = base;
         uint8_t done = 0;
         const int64_t exit_square = (int64_t)exit[2 * e] * W + exit[2 * e + 1];
-        if (moved & ((dest == exit_square) | (ahead > 1)))
+        if (moved & ((dest == exit_square) | (ahead > FM_TERRAIN_WALL)))
             rw += enter(env, e, nr, nc, &done);
         const int32_t len = length[e] + 1;
         length[e] = len;
@@ -355,7 +364,10 @@ int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_id
     const int32_t threads = team(env->threads, env->n);
 #pragma omp parallel num_threads(threads)
     {
-        int64_t t = thread_id(), per = (env->n + threads - 1) / threads;
+        /* Split by the team actually granted: OMP_THREAD_LIMIT, OMP_DYNAMIC or nesting can
+         * give fewer threads than asked, and every env must still be stepped exactly once. */
+        const int64_t granted = team_size();
+        int64_t t = thread_id(), per = (env->n + granted - 1) / granted;
         int64_t lo = t * per, hi = lo + per < env->n ? lo + per : env->n;
         if (lo < hi && env->obs_kind == FM_OBS_SYMBOLIC)
             step_range_symbolic(env, lo, hi, actions);
@@ -417,10 +429,15 @@ static void copy_level(const fm_env *env, int64_t e, const fm_levels *levels, in
     const int64_t squares = (int64_t)env->H * env->W, nd = 2 * (int64_t)env->max_decoys;
     memcpy(env->grid + e * squares, levels->grid + j * squares, (size_t)squares);
     memcpy(env->color + e * squares, levels->color + j * squares, (size_t)squares);
-    for (int64_t q = 0; q < squares; q++)
-        env->terrain[e * squares + q] =
-            (uint8_t)((levels->grid[j * squares + q] != 0) | levels->color[j * squares + q] << 1);
     if (nd) memcpy(env->decoys + e * nd, levels->decoys + j * nd, sizeof(int32_t) * (size_t)nd);
+    uint8_t *terrain = env->terrain + e * squares;
+    for (int64_t q = 0; q < squares; q++)
+        terrain[q] = (uint8_t)((levels->grid[j * squares + q] != 0) |
+                               levels->color[j * squares + q] << FM_TERRAIN_COLOR_SHIFT);
+    for (int32_t k = 0; k < levels->n_decoys[j] && k < env->max_decoys; k++) {
+        const int32_t *d = levels->decoys + j * nd + 2 * k;
+        terrain[(int64_t)d[0] * env->W + d[1]] |= FM_TERRAIN_DECOY;
+    }
     for (int32_t k = 0; k < 2; k++) {
         env->start[2 * e + k] = levels->start[2 * j + k];
         env->exit[2 * e + k] = levels->exit[2 * j + k];

@@ -16,6 +16,8 @@
 #include "fastmaze.h"
 
 enum { FM_OBS_SYMBOLIC = 0, FM_OBS_RGB = 1, FM_OBS_EGOCENTRIC = 2 };
+/* A square of an env's terrain: wall bit, decoy bit, colour code above them. */
+enum { FM_TERRAIN_WALL = 1, FM_TERRAIN_DECOY = 2, FM_TERRAIN_COLOR_SHIFT = 2 };
 enum { FM_AUTORESET_NEXT_STEP = 0, FM_AUTORESET_SAME_STEP = 1, FM_AUTORESET_DISABLED = 2 };
 
 /* Per-episode information, [n] each (bool arrays as uint8). */
@@ -39,7 +41,7 @@ typedef struct {
     int32_t *decoys;       /* [n, max_decoys, 2] (NULL if max_decoys = 0) */
     int32_t *n_decoys;     /* [n] */
     uint8_t *component;    /* [n] */
-    uint8_t *terrain;      /* [n, H, W] wall | colour code << 1: the step's one lookup */
+    uint8_t *terrain;      /* [n, H, W] FM_TERRAIN_* bits: the step's one lookup */
     /* episode state */
     int32_t *agent;   /* [n, 2] board (row, col) */
     uint8_t *pending; /* [n] ended, its reset still to come (NEXT_STEP, DISABLED) */

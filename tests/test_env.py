@@ -4,6 +4,8 @@ under gymnasium's SyncVectorEnv; determinism; the gymnasium API; bad input."""
 from __future__ import annotations
 
 import importlib.util
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import fastmaze
 from fastmaze.env import INFO_KEYS, MazeEnv, VecMazeEnv, register_envs
 
 gym = pytest.importorskip("gymnasium")
+PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])  # the fastmaze under test
 
 
 def _reference():
@@ -235,7 +238,14 @@ def test_bad_arguments() -> None:
         VecMazeEnv(SPEC, 0)
     with pytest.raises(ValueError, match="proxy_reward"):
         VecMazeEnv(SPEC, 2, proxy_reward={"purple": 1.0})
+    for value in (float("nan"), float("inf"), "1"):
+        with pytest.raises(ValueError, match="step_penalty"):
+            VecMazeEnv(SPEC, 2, step_penalty=value)
+    with pytest.raises(ValueError, match="finite"):
+        VecMazeEnv(SPEC, 2, proxy_reward={"green": float("nan")})
     env = VecMazeEnv(SPEC, 2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros(2, np.int64))
     with pytest.raises(ValueError, match="reset_mask"):
         env.reset(options={"reset_mask": np.ones(3, bool)})
     with pytest.raises(ValueError, match="reset_mask"):
@@ -249,3 +259,28 @@ def test_bad_arguments() -> None:
     single.reset()
     with pytest.raises(ValueError, match="action"):
         single.step(4)
+
+
+def test_every_env_steps_when_openmp_grants_fewer_threads() -> None:
+    code = (
+        "import sys, numpy as np, fastmaze as fm\n"
+        "env = fm.VecMazeEnv(fm.MazeSpec(), 4096, 0, num_threads=int(sys.argv[1]))\n"
+        "env.reset()\n"
+        "for a in np.random.default_rng(0).integers(0, 4, (5, 4096)): env.step(a)\n"
+        "print(env.agent.tobytes().hex(), env._info['episode_length'].tobytes().hex())\n"
+    )
+    env = dict(os.environ, OMP_THREAD_LIMIT="2", PYTHONPATH=PACKAGE_ROOT)
+    runs = [
+        subprocess.run([sys.executable, "-c", code, t], env=env, capture_output=True, text=True)
+        for t in ("4", "1")  # asks for 4 threads, is granted 2; against 1 thread
+    ]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr + runs[1].stderr
+    assert runs[0].stdout == runs[1].stdout
+
+
+def test_read_only_actions_are_accepted() -> None:
+    env = VecMazeEnv(SPEC, 4)
+    env.reset()
+    actions = np.zeros(4, np.int64)
+    actions.flags.writeable = False
+    env.step(actions)

@@ -140,3 +140,23 @@ def test_evaluate_rejects_bad_arguments():
 def test_oracle_policy_needs_a_native_env():
     with pytest.raises(ValueError, match="native VecMazeEnv"):
         OraclePolicy(object())
+
+
+def test_oracle_policy_follows_a_reseeded_stream():
+    env = fm.VecMazeEnv(fm.conflict(), 32, 0, autoreset_mode="same_step", max_steps=200)
+    policy = OraclePolicy(env)
+    env.reset()
+    policy()
+    env.reset(seed=1)  # the same level ids, other mazes
+    assert env.levels.seed == 1
+    ended = np.zeros(32, bool)
+    for _ in range(200):
+        _, _, terminated, _, _ = env.step(policy())
+        ended |= terminated
+    assert ended.all()
+
+
+def test_evaluate_refuses_settings_that_break_one_episode_per_level():
+    for key, value in (("num_levels", 10), ("autoreset_mode", "same_step")):
+        with pytest.raises(ValueError, match=key):
+            fm.evaluate("oracle", fm.conflict(), 100, num_envs=10, **{key: value})

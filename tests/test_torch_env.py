@@ -509,3 +509,21 @@ def test_spec_rules_match_native(device: str) -> None:
         warnings.simplefilter("ignore", RuntimeWarning)  # cuda: "levels on the host"
         ended, env = _compare(device, "next_step", RULES[0], spec=spec)
     assert ended > 10 and env.level_source == "host"
+
+
+def test_uncoloured_decoys_count_on_both_backends() -> None:
+    spec = fastmaze.MazeSpec(size=(4, 4), n_decoys=1)  # decoy_color None: no colour
+    kwargs = {"terminate_on_decoy": True, "autoreset_mode": "next_step"}
+    native = fastmaze.VecMazeEnv(spec, 64, 3, **kwargs)
+    torch_env = fastmaze.VecMazeEnv(spec, 64, 3, backend="torch", device="cpu", **kwargs)
+    native.reset()
+    torch_env.reset()
+    actions = np.random.default_rng(3).integers(0, 4, (150, 64))
+    reached = 0
+    for a in actions:
+        _, _, term_n, _, info_n = native.step(a)
+        _, _, term_t, _, info_t = torch_env.step(torch.from_numpy(a))
+        np.testing.assert_array_equal(term_n, term_t.numpy())
+        np.testing.assert_array_equal(info_n["reached_decoy"], info_t["reached_decoy"].numpy())
+        reached += int(info_n["reached_decoy"].sum())
+    assert reached > 0

@@ -256,3 +256,9 @@ def test_region_geometry_matches_exit_candidates(corner, k, sides):
         assert inside == []
         return
     assert inside == spec.exit_candidates()
+
+
+def test_twins_reject_what_is_not_a_batch():
+    for twin in (swap_colors, remove_cue, move_exit):
+        with pytest.raises(ValueError, match="Levels"):
+            twin(None)

@@ -131,7 +131,7 @@ cdef class EnvCore:
         if fm_env_obs_bytes(e) * e.n != arrays["obs"].size:
             raise ValueError("obs: size does not match the observation kind")
 
-    def check_actions(self, int64_t[::1] actions):
+    def check_actions(self, const int64_t[::1] actions):
         """Index of the first action outside 0..3, or -1."""
         return fm_env_check_actions(&actions[0], actions.shape[0])
 

@@ -1,6 +1,6 @@
 """Command line: ``fastmaze generate`` (batches, throughput, realised statistics, files) and
 ``fastmaze show`` (a saved batch as text or PNG). ``fastmaze`` alone generates the default
-batch: a million 6×6 Kruskal mazes whose exit is green 95% of the time, with one red decoy.
+batch: a million 6×6 Kruskal mazes whose exit is green 95% of the time, with one decoy, never green.
 
 Errors (a bad file, bad arguments) print one line and exit with status 2.
 """

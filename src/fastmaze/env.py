@@ -7,6 +7,7 @@ Gymnasium is optional: without it `VecMazeEnv` still works (it then has no space
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,6 +112,10 @@ def configure(
     env.max_steps = _check_int(
         "max_steps", 4 * H * W if max_steps is None else max_steps, 1, 2**31 - 1
     )
+    if isinstance(step_penalty, bool) or not isinstance(step_penalty, (int, float)):
+        raise ValueError(f"step_penalty: expected a number, got {step_penalty!r}")
+    if not math.isfinite(step_penalty):
+        raise ValueError(f"step_penalty: {step_penalty}; expected a finite number")
     env.step_penalty = float(step_penalty)
     env.terminate_on_decoy = _flag("terminate_on_decoy", terminate_on_decoy)
     env.reveal_exit = _flag("reveal_exit", reveal_exit)
@@ -228,6 +233,7 @@ class VecMazeEnv(_VectorBase):
             copy=copy,
         )  # fmt: skip
         self.proxy = self._proxy(proxy_reward)
+        self._started = False  # a first full reset() gives every env its level
         self._next_id = self.first_id  # first_id + resets so far (before num_levels wraps)
         self._allocate()
         self._setup_gym()
@@ -239,6 +245,8 @@ class VecMazeEnv(_VectorBase):
         for name, weight in (proxy_reward or {}).items():
             if isinstance(weight, bool) or not isinstance(weight, (int, float)):
                 raise ValueError(f"proxy_reward[{name!r}]: expected a number, got {weight!r}")
+            if not math.isfinite(weight):
+                raise ValueError(f"proxy_reward[{name!r}]: {weight}; expected a finite number")
             if name is None or name not in self.maze_spec.palette:
                 raise ValueError(
                     f"proxy_reward: unknown colour {name!r}; the palette has "
@@ -369,9 +377,11 @@ class VecMazeEnv(_VectorBase):
         if seed is not None:
             self.seed = _check_int("seed", seed, 0, 2**64 - 1)
             self._next_id = self.first_id
+            self.levels = self.levels._with(seed=self.seed)  # the same arrays, the new seed
         mask = (options or {}).get("reset_mask")
         if mask is None:
             idx = self._arange
+            self._started = True
         else:
             if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
                 raise ValueError("options['reset_mask']: expected a numpy bool array")
@@ -410,6 +420,8 @@ class VecMazeEnv(_VectorBase):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """One step of every env; returns (obs, reward float32, terminated bool,
         truncated bool, info), each batch-first [num_envs, ...]."""
+        if not self._started:
+            raise RuntimeError("call reset() before step(): no env has a level yet")
         acts = self._check_actions(actions)
         if self.autoreset == 2 and self._pending.any():
             ended = np.flatnonzero(self._pending)[:8].tolist()

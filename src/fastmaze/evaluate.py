@@ -97,9 +97,13 @@ class OraclePolicy:
         self.env = env
         self._maps = np.zeros(env.levels.grid.shape, np.uint8)
         self._ids = np.full(env.num_envs, -1, np.int64)
+        self._seed = env.seed
 
     def __call__(self, obs: Any = None) -> np.ndarray:
         levels = self.env.levels
+        if self.env.seed != self._seed:  # reset(seed=) plays the same ids of another stream
+            self._ids[:] = -1
+            self._seed = self.env.seed
         changed = np.flatnonzero(levels.ids != self._ids)
         if len(changed):
             self._maps[changed] = solve(levels[changed]).optimal_action
@@ -208,6 +212,9 @@ def evaluate(
 
     if not isinstance(spec, (MazeSpec, Mixture)):
         raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
+    for key in ("num_levels", "autoreset_mode"):
+        if key in env_kwargs:
+            raise ValueError(f"evaluate: {key} is fixed by evaluate (one episode per level id)")
     episodes = _check_int("episodes", episodes, 1, 2**40)
     num_envs = min(_check_int("num_envs", num_envs, 1, 2**31 - 1), episodes)
     env = VecMazeEnv(
@@ -248,6 +255,7 @@ def evaluate(
             exit_first, info["episode_length"][ended] - info["optimal_length"][ended], -1
         )
         done += len(slot)
+    assert (outcome >= 0).all(), "evaluate: a level id was not played"  # by construction
     ids = np.arange(first_id, first_id + episodes, dtype=np.int64)
     values = {}
     if features:

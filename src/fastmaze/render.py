@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fastmaze import _core
-from fastmaze.levels import default_threads
+from fastmaze.levels import _check_int, default_threads
 from fastmaze.spec import COLORS
 
 if TYPE_CHECKING:
@@ -53,9 +53,7 @@ def channel_names(palette: Sequence[str], reveal_exit: bool = False) -> tuple[st
 def _threads(threads: int | None) -> int:
     if threads is None:
         return default_threads()
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads: expected a positive integer, got {threads!r}")
-    return int(threads)
+    return _check_int("threads", threads, 1, 4096)
 
 
 def _boards(levels: Levels) -> tuple[np.ndarray, np.ndarray]:

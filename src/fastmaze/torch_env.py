@@ -356,6 +356,7 @@ class TorchVecMazeEnv(_VectorBase):
             ("cuda" if torch.cuda.is_available() else "cpu") if device is None else device
         )
         self.debug = _flag("debug", debug)
+        self._started = False  # a first full reset() gives every env its level
         self._sizes(pool_size, block_size)
         # The native constructor validates proxy_reward and builds the table by colour code.
         self._proxy_np = VecMazeEnv._proxy(self, proxy_reward)  # validates proxy_reward
@@ -724,6 +725,7 @@ class TorchVecMazeEnv(_VectorBase):
         mask = (options or {}).get("reset_mask")
         if mask is None:
             res = torch.ones(self.num_envs, dtype=torch.bool, device=self.device)
+            self._started = True
         else:
             res = self._check_tensor("options['reset_mask']", mask, (torch.bool,), "bool")
         self._ensure(self.num_envs)
@@ -797,6 +799,8 @@ class TorchVecMazeEnv(_VectorBase):
         """One step of every env. ``actions``: integer tensor [num_envs] on the env's device.
         Returns (obs uint8 [N, *single_obs_shape], reward float32 [N], terminated bool [N],
         truncated bool [N], info dict of tensors [N]), fresh tensors on the device."""
+        if not self._started:
+            raise RuntimeError("call reset() before step(): no env has a level yet")
         a = self._check_actions(actions)
         mode, W = self.autoreset, self.maze_spec.shape[1]
         H = self.maze_spec.shape[0]

@@ -37,6 +37,13 @@ def _color_code(levels: Levels, name: Any, what: str) -> int:
     return palette.index(name) + 1
 
 
+def _check_levels(levels: Any) -> None:
+    from fastmaze.levels import Levels
+
+    if not isinstance(levels, Levels):
+        raise ValueError(f"levels: expected a Levels batch, got {type(levels).__name__}")
+
+
 def swap_colors(levels: Levels) -> Levels:
     """The exit's colour and the first decoy's colour swapped.
 
@@ -44,6 +51,7 @@ def swap_colors(levels: Levels) -> Levels:
     ``color[decoys[0]] <- old color[exit]``. Levels without decoys, and every other square and
     array, are unchanged (a level whose two colours are equal is unchanged too).
     """
+    _check_levels(levels)
     out = _copy(levels)
     has = np.flatnonzero(levels.n_decoys > 0)
     if has.size:
@@ -61,6 +69,7 @@ def remove_cue(levels: Levels, cue: str = "green") -> Levels:
     ``cue`` must be a palette colour name (ValueError otherwise). Walls, objects' positions and
     all other colours are unchanged; a decoy that loses its colour stays a decoy.
     """
+    _check_levels(levels)
     code = _color_code(levels, cue, "cue")
     out = _copy(levels)
     out.color[out.color == code] = 0
@@ -190,6 +199,7 @@ def move_exit(
     unchanged. The new exit opens onto a cell, so it stays reachable from the start; the
     distance to it may change (``min_distance`` is not re-imposed).
     """
+    _check_levels(levels)
     spec = levels.spec
     rows, cols = spec.size
     comps = [s for s, _ in spec.components]

@@ -142,6 +142,8 @@ def build(jit: Callable) -> SimpleNamespace:
         """fm_rescale: where u falls in category k, stretched back to [0, 2^64)."""
         lo = cdf[k - 1] if k > 0 else U0
         hi = cdf[k] if k < n - 1 else UMAX
+        if hi <= lo:  # a category rounded to nothing, as in C
+            return U0
         x = np.float64(u - lo) / np.float64(hi - lo) * TWO64
         if x >= TWO64:  # 18446744073709551615.0 in C is the same double, 2^64
             return UMAX
