@@ -205,6 +205,11 @@ WORKER = textwrap.dedent(
     with open(os.path.join(sys.argv[1], f"rank{os.environ['RANK']}.json"), "w") as f:
         json.dump({"hashes": hashes, "level_ids": list(r.level_ids),
                    "history": r.history}, f)
+    torch.distributed.barrier()  # both ranks done before either tears its group down
+    torch.distributed.destroy_process_group()
+    # Skip interpreter teardown: torch's thread pools have been seen to abort the process
+    # there ("terminate called without an active exception"), after all work is done.
+    os._exit(0)
     """
 )
 

@@ -5,6 +5,7 @@ Each rank draws its own disjoint level ids, so no data is shared between process
 
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -42,7 +43,14 @@ def init_distributed(device: str | None = None) -> Dist:
         torch.cuda.set_device(dev)
     if world > 1 and not tdist.is_initialized():
         tdist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        # A group left alive at interpreter exit can abort the process from its threads.
+        atexit.register(_destroy_group)
     return Dist(rank=rank, world_size=world, local_rank=local, device=dev, is_main=rank == 0)
+
+
+def _destroy_group() -> None:
+    if tdist.is_initialized():
+        tdist.destroy_process_group()
 
 
 def id_range(first_id: int, count: int, dist: Dist) -> tuple[int, int]:
