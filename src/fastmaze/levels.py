@@ -196,7 +196,7 @@ def generate_into(spec: AnySpec, seed: int, first_id: int, out: Levels, threads:
         out.component,
         threads,
     )
-    if any(getattr(s, "rules", ()) for s, _ in spec.components):
+    if spec.has_rules:
         from fastmaze.rules import apply_rules
 
         apply_rules(spec, seed, *(getattr(out, a) for a in Levels.ARRAYS), threads)

@@ -417,10 +417,6 @@ def _check(idx: np.ndarray, arrays: tuple[np.ndarray, ...], n_colors: int) -> np
     return out
 
 
-def has_rules(spec: AnySpec) -> bool:
-    return any(getattr(s, "rules", ()) for s, _ in spec.components)
-
-
 def apply_rules(
     spec: AnySpec,
     seed: int,

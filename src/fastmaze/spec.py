@@ -286,6 +286,11 @@ class MazeSpec:
         return max(c for c, _ in self.n_decoys)
 
     @property
+    def has_rules(self) -> bool:
+        """Whether user rules (`fastmaze.rules`) run after the core's placement."""
+        return bool(self.rules)
+
+    @property
     def components(self) -> tuple[tuple[MazeSpec, float], ...]:
         """A spec is a one-component mixture."""
         return ((self, 1.0),)
@@ -453,6 +458,10 @@ class Mixture:
     @property
     def max_decoys(self) -> int:
         return max(s.max_decoys for s, _ in self.components)
+
+    @property
+    def has_rules(self) -> bool:
+        return any(s.has_rules for s, _ in self.components)
 
     def color_code(self, name: str | None) -> int:
         return self.components[0][0].color_code(name)

@@ -125,11 +125,6 @@ def _device(device: Any) -> torch.device:
 LEVEL_SOURCES = ("auto", "host", "device")
 
 
-def _has_rules(spec: AnySpec) -> bool:
-    """Whether any component of spec has user rules (`fastmaze.rules`, run on the host)."""
-    return any(getattr(c, "rules", ()) for c, _ in spec.components)
-
-
 def _level_source(requested: Any, device: torch.device, spec: AnySpec) -> tuple[str, str]:
     """("host" | "device", why not "device": "" when it is used or was not asked for).
 
@@ -144,7 +139,7 @@ def _level_source(requested: Any, device: torch.device, spec: AnySpec) -> tuple[
             raise ValueError(f"level_source='device' needs a CUDA device, got {device}")
         return "host", ""
     why = ""
-    if _has_rules(spec):
+    if spec.has_rules:
         why = "the spec has user rules (fastmaze.rules), which run on the host"
     else:
         import fastmaze.cuda

@@ -177,7 +177,7 @@ def _args(n: int, first_id: int, seed: int, packed: dict, tables: dict, out: dic
 def _check(spec: Any, n: Any, seed: Any, start: Any) -> tuple[int, int, int]:
     if not isinstance(spec, (MazeSpec, Mixture)):
         raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
-    if any(getattr(c, "rules", ()) for c, _ in spec.components):
+    if spec.has_rules:
         raise ValueError(
             "spec: has user rules (fastmaze.rules), which run on the host; generate it with "
             "fastmaze.generate"

@@ -388,15 +388,6 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
     }
 
 
-def summary_line(result: dict[str, Any]) -> str:
-    """One line: the final rates per evaluation set."""
-    parts = []
-    for name, m in result["metrics"].items():
-        keys = [k for k in ("exit", "proxy", "other") if k in m]
-        parts.append(name + " " + " ".join(f"{k} {m[k]['rate']:.3f}" for k in keys))
-    return "; ".join(parts)
-
-
 def to_json(result: dict[str, Any]) -> str:
     """The JSON-able part of a result (no model, no arrays)."""
     keep = {k: v for k, v in result.items() if k not in ("model", "batch_id_ranges")}
