@@ -184,3 +184,39 @@ def greedy_walk(
         if square in visited:
             return 0, steps, -1, 1
         visited.add(square)
+
+
+def off_path(
+    grid: np.ndarray,
+    start: tuple[int, int],
+    exit_: tuple[int, int],
+    decoy: tuple[int, int],
+    branch: int,
+) -> bool:
+    """Whether `decoy` is off the path: on no shortest start→exit path, the exit on no
+    shortest start→decoy path, and the two ways part at least `branch` steps before either:
+    the last square on both a shortest way to the exit and one to the decoy is at least
+    `branch` steps from each of them."""
+    from_start, to_exit, to_decoy = bfs(grid, start), bfs(grid, exit_), bfs(grid, decoy)
+    length, reach = int(from_start[exit_]), int(from_start[decoy])
+    if length < 0 or reach < 0:
+        return False
+    if from_start[decoy] + to_exit[decoy] == length:
+        return False
+    if from_start[exit_] + to_decoy[exit_] == reach:
+        return False
+    common = [
+        int(from_start[s])
+        for s in floor_squares(grid)
+        if from_start[s] >= 0
+        and from_start[s] + to_exit[s] == length
+        and from_start[s] + to_decoy[s] == reach
+    ]
+    part = max(common)
+    return reach - part >= branch and length - part >= branch
+
+
+def openings(grid: np.ndarray) -> list[tuple[int, int]]:
+    """Floor squares of the outer ring of the board."""
+    H, W = grid.shape
+    return [(r, c) for r, c in floor_squares(grid) if r in (0, H - 1) or c in (0, W - 1)]

@@ -53,7 +53,11 @@ def test_randomized_components_and_roles() -> None:
     correlated, randomised = (s for s, _ in spec.components)
     assert [w for _, w in spec.components] == [0.75, 0.25]
     assert correlated == fm.correlated(1.0, size=4, algorithm="kruskal")
-    assert randomised == fm.decorrelated(size=4, algorithm="kruskal")
+    # one placement for both components: where decoys lie must not reveal the component
+    assert randomised == fm.decorrelated(size=4, algorithm="kruskal", decoy_placement="anywhere")
+    assert fm.randomized(0.1, decoy_placement="off_path").components[0][0].decoy_placement == (
+        "off_path"
+    )
     levels = fm.generate(spec, 4000, seed=1)
     green = spec.color_code("green")
     i = np.arange(len(levels))
@@ -71,6 +75,14 @@ def test_correlated_never_puts_the_cue_off_the_exit() -> None:
         row = fm.generate(fm.correlated(rho, size=4), 5000, seed=2).stats().color("green")
         assert row.exit == pytest.approx(rho, abs=0.01)
         assert row.given == 1.0 and row.given_req == 1.0
+
+
+def test_evaluation_presets_place_decoys_off_the_path() -> None:
+    for spec in (fm.conflict(size=5), fm.decorrelated(size=5)):
+        assert spec.decoy_placement == "off_path"
+        assert not fm.solve(fm.generate(spec, 2000, seed=7)).ambiguous.any()
+    assert fm.conflict(decoy_placement="anywhere").decoy_placement == "anywhere"
+    assert fm.correlated(0.9).decoy_placement == "anywhere"
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, "0.5", True, math.nan])

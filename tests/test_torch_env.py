@@ -136,6 +136,14 @@ def test_matches_native(device: str, obs: str, mode: str, rules: int) -> None:
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("obs", OBS)
+def test_false_exits_and_off_path_decoys_match_native(device: str, obs: str) -> None:
+    spec = SPEC.replace(false_exits=3, decoy_placement="off_path", branch=2)
+    ended, _ = _compare(device, "same_step", RULES[2], spec=spec, obs=obs, **OBS[obs])
+    assert ended > 10
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(
     ("obs", "params"),
     [

@@ -83,6 +83,9 @@ def randomized(
     `MazeSpec` field (algorithm, loops, ...), applied to both components."""
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
         raise ValueError(f"p: expected a fraction of levels in [0, 1], got {p!r}")
+    # One placement for both components (a training stream: decoys anywhere, unless asked),
+    # so where the decoys lie says nothing about which component a level came from.
+    fields.setdefault("decoy_placement", "anywhere")
     common = dict(cue=cue, size=size, n_decoys=n_decoys, palette=palette, **fields)
     return Mixture.of((correlated(1.0, **common), 1.0 - p), (decorrelated(**common), float(p)))
 
@@ -96,7 +99,8 @@ def decorrelated(
     **fields: Any,
 ) -> MazeSpec:
     """Test spec: exit and decoy colours uniform over the whole palette, independent of
-    role, so the cue carries no information about the exit."""
+    role, so the cue carries no information about the exit. Decoys are placed off the path
+    (``decoy_placement="off_path"``, see `MazeSpec`) unless ``fields`` say otherwise."""
     _others(cue, palette)
     return MazeSpec(
         size=size,
@@ -104,7 +108,7 @@ def decorrelated(
         n_decoys=n_decoys,
         decoy_color=uniform(palette),
         palette=palette,
-        **fields,
+        **{"decoy_placement": "off_path", **fields},
     )
 
 
@@ -115,15 +119,17 @@ def conflict(
     palette: tuple[str, ...] = DEFAULT_PALETTE,
     **fields: Any,
 ) -> MazeSpec:
-    """Test spec: the exit is never the cue colour and exactly one decoy has it, so going
-    to the cue and going to the exit are different behaviours."""
+    """Test spec: the exit is never the cue colour and exactly one decoy has it, placed off
+    the path (``decoy_placement="off_path"``, ``branch=1``; see `MazeSpec`): the decoy is on
+    no shortest way to the exit, so going to the cue and going to the exit are different
+    behaviours on every level (``solve(...).ambiguous`` is 0). ``fields`` may override both."""
     return MazeSpec(
         size=size,
         exit_color=uniform(_others(cue, palette)),
         n_decoys=1,
         decoy_color=cue,
         palette=palette,
-        **fields,
+        **{"decoy_placement": "off_path", **fields},
     )
 
 
