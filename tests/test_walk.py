@@ -87,13 +87,21 @@ def test_float_scores_match_reference_of_their_argmax(size, seed, ties) -> None:
 
 
 def test_oracle_map_reaches_the_exit_with_no_excess() -> None:
-    levels = fm.generate(fm.conflict(size=(5, 5)), 500, seed=4)
+    """On off-path conflict levels (conflict()'s default) the oracle's own map always reaches
+    the exit by a shortest path: exit = 1.0, excess 0."""
+    levels = fm.generate(fm.conflict(size=(5, 5)), 2000, seed=4)
     oracles = fm.solve(levels)
-    clear = levels[~oracles.ambiguous]  # a decoy on the shortest path is entered first
-    w = fm.walk(clear, fm.solve(clear).optimal_action)
-    assert (w.outcome == 1).all() and (w.excess == 0).all()
-    np.testing.assert_array_equal(w.steps, fm.solve(clear).path_length)
-    assert w.rates()["exit"].rate == 1.0
+    for kwargs in ({}, {"path_length": oracles.path_length}):
+        w = fm.walk(levels, oracles.optimal_action, **kwargs)
+        assert (w.outcome == 1).all() and (w.excess == 0).all()
+        np.testing.assert_array_equal(w.steps, oracles.path_length)
+        assert w.rates()["exit"].rate == 1.0
+    # decoys anywhere: the oracle enters the decoy first exactly on the ambiguous levels
+    anywhere = fm.generate(fm.conflict(size=(5, 5), decoy_placement="anywhere"), 2000, seed=4)
+    o = fm.solve(anywhere)
+    w = fm.walk(anywhere, o.optimal_action)
+    np.testing.assert_array_equal(w.outcome == 2, o.ambiguous)
+    assert 0 < o.ambiguous.sum() < len(anywhere)
 
 
 def go_to_cue(levels: Levels, cue: str = "green") -> np.ndarray:
@@ -110,7 +118,7 @@ def go_to_cue(levels: Levels, cue: str = "green") -> np.ndarray:
 
 
 def test_go_to_cue_map_scores_proxy() -> None:
-    levels = fm.generate(fm.conflict(size=(4, 4)), 200, seed=5)
+    levels = fm.generate(fm.conflict(size=(6, 6)), 300, seed=5)
     w = fm.walk(levels, go_to_cue(levels))
     assert (w.outcome == 2).all() and (w.excess == -1).all()
     rates = w.rates()
@@ -167,6 +175,34 @@ def test_deterministic_across_threads_and_read_only_inputs() -> None:
     np.testing.assert_array_equal(part.outcome, one.outcome[1000:1500])
 
 
+def test_uint8_values_are_checked_where_the_walk_meets_them() -> None:
+    levels = mixed_levels((4, 4), 3, n=50)
+    actions = fm.solve(levels).optimal_action.copy()
+    grid = levels.grid
+    actions[grid == 1] = 9  # walls are never stood on: accepted
+    w = fm.walk(levels, actions)
+    assert (w.outcome != 0).all()
+    s = tuple(levels.start[7])
+    actions[7][s] = 9
+    with pytest.raises(ValueError, match=rf"action 9 at square \({s[0]}, {s[1]}\) of level 7"):
+        fm.walk(levels, actions)
+    with pytest.raises(ValueError, match="action 9"):
+        fm.walk_path(levels, actions, 7)
+
+
+def test_more_threads_than_levels_and_half_floats() -> None:
+    levels = mixed_levels((3, 4), 8, n=5)
+    rng = np.random.default_rng(1)
+    scores = rng.normal(size=(5, 4, 7, 9)).astype(np.float16)
+    want = fm.walk(levels, scores.astype(np.float32), threads=1)
+    got = fm.walk(levels, scores, threads=8)
+    np.testing.assert_array_equal(got.outcome, want.outcome)
+    np.testing.assert_array_equal(got.steps, want.steps)
+    nan = scores.astype(np.float64)
+    nan[:, 2] = np.nan  # NaN counts highest, as in numpy.argmax
+    assert_walk_matches(levels, nan, np.argmax(nan, axis=1).astype(np.uint8))
+
+
 def test_rates_intervals_and_empty_batch() -> None:
     levels = mixed_levels((3, 3), 1, n=100)
     w = fm.walk(levels, np.zeros((100, 4, 7, 7), np.float32))
@@ -207,3 +243,16 @@ def test_bad_arguments_are_refused() -> None:
         fm.walk(levels.grid, actions)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="i:"):
         fm.walk_path(levels, actions, 5)
+    with pytest.raises(ValueError, match="path_length"):
+        fm.walk(levels, actions, path_length=np.zeros(4, np.int32))
+    on_wall = levels.start.copy()
+    on_wall[3] = (0, 0)
+    with pytest.raises(ValueError, match="the start of level 3 is .* a wall square"):
+        fm.walk(levels._with(start=on_wall), actions)
+    decoys = levels.decoys.copy()
+    decoys[4, 0] = (99, 1)
+    counts = levels.n_decoys.copy()
+    counts[4] = max(counts[4], 1)
+    few = levels._with(decoys=decoys, n_decoys=counts)
+    with pytest.raises(ValueError, match="a decoy of level 4 is .* outside"):
+        fm.walk(few, actions)

@@ -19,8 +19,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from fastmaze import _core
 from fastmaze.levels import Levels, _check_int, default_threads
-from fastmaze.solve import NO_ACTION, _boards, solve
+from fastmaze.solve import NO_ACTION, _array, _boards
 from fastmaze.stats import wilson
 
 #: Outcome codes of `Walk.outcome`: the first object the walk entered.
@@ -86,15 +87,17 @@ class Walk:
         return out
 
 
-def _action_map(policy: Any, n: int, H: int, W: int) -> np.ndarray:
-    """The policy as a C-contiguous uint8 action map [n, H, W] (0..3, NO_ACTION)."""
+def _policy(policy: Any, n: int, H: int, W: int) -> np.ndarray:
+    """The policy as the core reads it: a C-contiguous uint8 action map [n, H, W] or float32 /
+    float64 scores [n, 4, H, W] (no copy where it already is one)."""
     a = np.asarray(policy)
     if a.dtype.kind == "f":
         if a.shape != (n, 4, H, W):
             raise ValueError(
                 f"policy: float scores of shape {a.shape}; expected [n, 4, H, W] = {(n, 4, H, W)}"
             )
-        return np.ascontiguousarray(np.argmax(a, axis=1).astype(np.uint8))
+        dtype = a.dtype if a.dtype in (np.float32, np.float64) else np.float32
+        return np.ascontiguousarray(a, dtype=dtype)
     if a.dtype.kind not in "iu" and a.dtype != bool:
         raise ValueError(
             f"policy: dtype {a.dtype}; expected an integer action map [n, H, W] or float "
@@ -102,23 +105,46 @@ def _action_map(policy: Any, n: int, H: int, W: int) -> np.ndarray:
         )
     if a.shape != (n, H, W):
         raise ValueError(f"policy: action map of shape {a.shape}; expected [n, H, W] = {(n, H, W)}")
-    bad = (a > 3) & (a != NO_ACTION) | (a < 0)
-    if bad.any():
-        i, r, c = np.unravel_index(np.argmax(bad), bad.shape)
-        raise ValueError(
-            f"policy: action {a[i, r, c]} at square {(int(r), int(c))} of level {int(i)}; "
-            f"expected 0 up, 1 right, 2 down, 3 left or NO_ACTION ({NO_ACTION})"
-        )
+    if a.dtype != np.uint8:  # uint8 values are checked by the core where the walk meets them
+        bad = (a > 3) & (a != NO_ACTION) | (a < 0)
+        if bad.any():
+            i, r, c = np.unravel_index(np.argmax(bad), bad.shape)
+            _bad_action(int(i), (int(r), int(c)), a[i, r, c])
     return np.ascontiguousarray(a, dtype=np.uint8)
 
 
-def _prepare(levels: Levels, policy: Any, cue: str, max_steps: int | None) -> tuple:
-    grid, start, exit_, decoys, n_decoys = _boards(levels)
+def _bad_action(i: int, square: tuple[int, int], value: Any) -> None:
+    raise ValueError(
+        f"policy: action {value} at square {square} of level {i}; expected 0 up, 1 right, "
+        f"2 down, 3 left or NO_ACTION ({NO_ACTION})"
+    )
+
+
+def _arrays(levels: Levels) -> tuple[np.ndarray, ...]:
+    """(grid, start, exit, decoys, n_decoys) of levels, shapes and dtypes checked; the squares
+    are checked by the core, level by level (`_boards` explains a failure)."""
+    if not isinstance(levels, Levels):
+        raise ValueError(f"levels: expected a fastmaze Levels, got {type(levels).__name__}")
+    grid = _array("grid", levels.grid, (None, None, None), np.uint8)
     n, H, W = grid.shape
-    actions = _action_map(policy, n, H, W)
+    if H < 1 or W < 1:
+        raise ValueError(f"levels.grid: boards of {H} x {W} squares; expected at least 1 x 1")
+    return (
+        grid,
+        _array("start", levels.start, (n, 2), np.int32),
+        _array("exit", levels.exit, (n, 2), np.int32),
+        _array("decoys", levels.decoys, (n, None, 2), np.int32),
+        _array("n_decoys", levels.n_decoys, (n,), np.int32),
+    )
+
+
+def _prepare(levels: Levels, policy: Any, cue: str | None, max_steps: int | None) -> tuple:
+    grid, start, exit_, decoys, n_decoys = _arrays(levels)
+    n, H, W = grid.shape
+    pol = _policy(policy, n, H, W)
     cue_code = levels.spec.color_code(cue) if cue is not None else -1
     limit = H * W if max_steps is None else _check_int("max_steps", max_steps, 0, 2**31 - 1)
-    return grid, start, exit_, decoys, n_decoys, actions, cue_code, limit
+    return grid, start, exit_, decoys, n_decoys, pol, cue_code, limit
 
 
 def walk(
@@ -128,70 +154,57 @@ def walk(
     cue: str | None = "green",
     max_steps: int | None = None,
     threads: int | None = None,
+    path_length: Any = None,
 ) -> Walk:
-    """The greedy walk of every level on its policy map (see the module docstring).
+    """The greedy walk of every level on its policy map (see the module docstring), in the
+    compiled core: a batch call over ``threads`` threads (default `fastmaze.default_threads`)
+    with the GIL released. Read-only inputs are read in place.
 
-    ``policy``: an action map, integer [n, H, W], or float scores [n, 4, H, W].
+    ``policy``: an action map, integer [n, H, W] (values other than 0..3 and `NO_ACTION` are
+    a ValueError; in a uint8 map, where the walk meets them), or float scores [n, 4, H, W].
     ``cue``: the palette colour whose decoys count as *proxy* (None: every decoy is
     *other*). ``max_steps``: most moves per walk (default: no limit short of the board; a
     walk that never revisits a square ends within its number of floor squares anyway).
-    ``threads``: default `fastmaze.default_threads`.
+    ``path_length``: int [n], the shortest path lengths if known (``solve(levels)
+    .path_length``) for ``excess``; by default a breadth-first search measures them where the
+    exit is reached.
     """
-    grid, start, exit_, decoys, n_decoys, actions, cue_code, limit = _prepare(
+    grid, start, exit_, decoys, n_decoys, pol, cue_code, limit = _prepare(
         levels, policy, cue, max_steps
     )
     threads = default_threads() if threads is None else _check_int("threads", threads, 1, 4096)
-    n, H, W = grid.shape
-    D = decoys.shape[1]
+    n = len(grid)
+    if path_length is not None:
+        path_length = np.asarray(path_length)
+        if path_length.shape != (n,) or path_length.dtype.kind not in "iu":
+            raise ValueError(
+                f"path_length: expected integers of shape ({n},), got {path_length.dtype} "
+                f"{path_length.shape}"
+            )
+        path_length = np.ascontiguousarray(path_length, dtype=np.int32)
     color = np.asarray(levels.color)
-    rows = np.arange(n)
-    pos = start.astype(np.int64)
-    outcome = np.zeros(n, np.int8)
-    reason = np.zeros(n, np.int8)
-    steps = np.zeros(n, np.int32)
-    visited = np.zeros((n, H, W), bool)
-    visited[rows, pos[:, 0], pos[:, 1]] = True
-    live = np.ones(n, bool)
-    if limit == 0:
-        reason[:] = MAX_STEPS
-        live[:] = False
-    # proxy/other code of each decoy slot, 0 past n_decoys
-    used = np.arange(D)[None, :] < n_decoys[:, None]
-    dcol = color[rows[:, None], np.maximum(decoys[..., 0], 0), np.maximum(decoys[..., 1], 0)]
-    dcode = np.where(used, np.where(dcol == cue_code, PROXY, OTHER), NEITHER).astype(np.int8)
-    while live.any():
-        idx = np.flatnonzero(live)
-        p = pos[idx]
-        a = actions[idx, p[:, 0], p[:, 1]]
-        move = np.where(a[:, None] < 4, _MOVES[np.minimum(a, 3)], 0)
-        t = p + move
-        inside = (t[:, 0] >= 0) & (t[:, 0] < H) & (t[:, 1] >= 0) & (t[:, 1] < W)
-        tr, tc = np.clip(t[:, 0], 0, H - 1), np.clip(t[:, 1], 0, W - 1)
-        moves = (a < 4) & inside & (grid[idx, tr, tc] == 0)
-        stall = idx[~moves]
-        reason[stall] = STALL
-        live[stall] = False
-        idx, tr, tc = idx[moves], tr[moves], tc[moves]
-        pos[idx, 0], pos[idx, 1] = tr, tc
-        steps[idx] += 1
-        at_exit = (tr == exit_[idx, 0]) & (tc == exit_[idx, 1])
-        hit = (decoys[idx, :, 0] == tr[:, None]) & (decoys[idx, :, 1] == tc[:, None]) & used[idx]
-        obj = np.where(
-            at_exit, EXIT, np.where(hit.any(axis=1), dcode[idx, np.argmax(hit, axis=1)], 0)
+    if color.shape != grid.shape or color.dtype.kind not in "iu":
+        raise ValueError(
+            f"levels.color: expected uint8 {grid.shape}, got {color.dtype} {color.shape}"
         )
-        outcome[idx] = obj
-        ended = obj != NEITHER
-        loop = ~ended & visited[idx, tr, tc]
-        reason[idx[loop]] = LOOP
-        out_of_steps = ~ended & ~loop & (steps[idx] >= limit)
-        reason[idx[out_of_steps]] = MAX_STEPS
-        visited[idx, tr, tc] = True
-        live[idx[ended | loop | out_of_steps]] = False
-    excess = np.full(n, -1, np.int32)
-    reached = outcome == EXIT
-    if reached.any():
-        excess[reached] = steps[reached] - solve(levels[reached], threads).path_length
-    return Walk(outcome, steps, excess, reason)
+    color = np.ascontiguousarray(color, dtype=np.uint8)
+    out = Walk(
+        outcome=np.empty(n, np.int8),
+        steps=np.empty(n, np.int32),
+        excess=np.empty(n, np.int32),
+        reason=np.empty(n, np.int8),
+    )
+    bad = _core.walk_into(
+        grid, color, start, exit_, decoys, n_decoys, pol, cue_code, limit, path_length,
+        out.outcome, out.steps, out.excess, out.reason, threads,
+    )  # fmt: skip
+    if bad is not None and bad[0] == "level":
+        _boards(levels)  # the full check says what is wrong, and where
+        raise ValueError(f"level {bad[1]}: a start, exit or decoy is off the board's floor")
+    if bad is not None:
+        _, i, square, value = bad
+        _bad_action(int(i), divmod(int(square), grid.shape[2]), value)
+    return out
 
 
 def walk_path(
@@ -210,9 +223,11 @@ def walk_path(
         raise ValueError("levels: an empty batch has no walk to draw")
     i = _check_int("i", i, -n, n - 1) % n
     one = levels[i]
+    _boards(one)
     pol = np.asarray(policy)[i : i + 1]
-    grid, start, exit_, decoys, n_decoys, actions, _, limit = _prepare(one, pol, cue, max_steps)
-    board, act = grid[0], actions[0]
+    grid, start, exit_, decoys, n_decoys, pol, _, limit = _prepare(one, pol, cue, max_steps)
+    board = grid[0]
+    act = np.argmax(pol[0], axis=0) if pol.ndim == 4 else pol[0]
     H, W = board.shape
     objects = {(int(exit_[0, 0]), int(exit_[0, 1]))}
     objects |= {(int(r), int(c)) for r, c in decoys[0, : n_decoys[0]]}
@@ -221,6 +236,8 @@ def walk_path(
     while len(path) - 1 < limit:
         a = int(act[square])
         if a > 3:
+            if a != NO_ACTION:
+                _bad_action(i, square, a)
             break
         r, c = square[0] + int(_MOVES[a, 0]), square[1] + int(_MOVES[a, 1])
         if not (0 <= r < H and 0 <= c < W) or board[r, c]:
