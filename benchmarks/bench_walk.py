@@ -5,7 +5,7 @@ every walk reaches the exit, with ``path_length`` given as an evaluation has it)
 action map (most walks stall or loop within a few steps) and float32 scores [n, 4, H, W] (a
 model's output, argmax per visited square). Levels and policies are built once outside the
 timing; each round is one `walk` call. Target: >= 10 M level-trajectories/s with 2 threads
-on the oracle map (benchmarks/README.md). Run with
+on the oracle map. Run with
 ``python -m pytest benchmarks/bench_walk.py --benchmark-only``.
 """
 

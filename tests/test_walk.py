@@ -247,12 +247,12 @@ def test_bad_arguments_are_refused() -> None:
         fm.walk(levels, actions, path_length=np.zeros(4, np.int32))
     on_wall = levels.start.copy()
     on_wall[3] = (0, 0)
-    with pytest.raises(ValueError, match="the start of level 3 is .* a wall square"):
+    with pytest.raises(ValueError, match=r"the start of level 3 is .* a wall square"):
         fm.walk(levels._with(start=on_wall), actions)
     decoys = levels.decoys.copy()
     decoys[4, 0] = (99, 1)
     counts = levels.n_decoys.copy()
     counts[4] = max(counts[4], 1)
     few = levels._with(decoys=decoys, n_decoys=counts)
-    with pytest.raises(ValueError, match="a decoy of level 4 is .* outside"):
+    with pytest.raises(ValueError, match=r"a decoy of level 4 is .* outside"):
         fm.walk(few, actions)
