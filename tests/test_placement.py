@@ -289,3 +289,9 @@ def test_false_exits_and_rules_are_refused() -> None:
     rule = next(v for v in vars(examples).values() if isinstance(v, fm.Rule))
     with pytest.raises(ValueError, match="false_exits with rules"):
         fm.MazeSpec(false_exits=1, rules=(rule,))
+
+
+def test_move_exit_refuses_false_exits() -> None:
+    spec = fm.MazeSpec(size=5, false_exits=1, exit_region=2)
+    with pytest.raises(ValueError, match="false_exits"):
+        fm.move_exit(fm.generate(spec, 10))
