@@ -636,8 +636,11 @@ def _rate_panels(
             label = " ".join(s) or rate
             ax.plot(x, [v["rate"] for _, v in pts], "o-", label=label)
             ax.fill_between(x, [v["lo"] for _, v in pts], [v["hi"] for _, v in pts], alpha=0.2)
-        if symlog:
+        if symlog:  # p = 0 and small fractions side by side
+            ticks = sorted({float(k[-1]) for k in agg})
             ax.set_xscale("symlog", linthresh=0.01)
+            ax.set_xlim(-0.002, 1.0)
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.set(xlabel=xlabel, ylabel=f"{rate} rate (conflict set)", ylim=(-0.02, 1.02))
         ax.set_title(f"{rate}: first object reached, 95% Wilson bands", fontsize=9)
         ax.legend(fontsize=7)
