@@ -256,11 +256,13 @@ def test_attempts_that_run_out_name_the_level() -> None:
 
 
 def test_cuda_generator_refuses_host_only_placement() -> None:
+    """Refused before any device is touched (so also without a GPU or simulator)."""
+    import fastmaze.cuda
     from fastmaze.cuda.launch import _check
 
-    for spec in (fm.conflict(), fm.MazeSpec(false_exits=1)):
+    for spec in (fm.conflict(), fm.MazeSpec(false_exits=1), fm.randomized(0.1, false_exits=1)):
         with pytest.raises(ValueError, match="host core only"):
-            _check(spec, 10, 0, 0)
+            fastmaze.cuda.generate(spec, 10)
     assert _check(fm.conflict(decoy_placement="anywhere"), 10, 0, 0) == (10, 0, 0)
 
 

@@ -535,3 +535,12 @@ def test_uncoloured_decoys_count_on_both_backends() -> None:
         np.testing.assert_array_equal(info_n["reached_decoy"], info_t["reached_decoy"].numpy())
         reached += int(info_n["reached_decoy"].sum())
     assert reached > 0
+
+
+def test_host_only_placement_fills_the_pool_from_the_host() -> None:
+    cuda = torch.device("cuda")
+    for spec in (fastmaze.conflict(), SPEC.replace(false_exits=1)):
+        source, why = _level_source("auto", cuda, spec)
+        assert source == "host" and "host core" in why
+        with pytest.raises(ValueError, match="placed by the host core"):
+            _level_source("device", cuda, spec)
