@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import fastmaze
-from fastmaze.env import INFO_KEYS, MazeEnv, VecMazeEnv, register_envs
+from fastmaze.env import INFO_KEYS, VecMazeEnv
+from fastmaze.make import MazeEnv, register_envs
 
 gym = pytest.importorskip("gymnasium")
 PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])  # the fastmaze under test

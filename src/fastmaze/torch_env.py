@@ -1,7 +1,7 @@
 """The torch backend of `fastmaze.VecMazeEnv`: every env's state on a torch device, a step
 made of a fixed number of tensor operations (no Python loop over envs, no host sync).
 
-Build it with ``VecMazeEnv(spec, n, backend="torch", device="cuda")`` (or this class). The
+Build it with ``fastmaze.make_vec(spec, n, backend="torch", device="cuda")`` (or this class). The
 semantics (rules, rewards, flags, info, level ids, auto-reset modes) are those of the native
 `VecMazeEnv`, documented there once; a test steps both and compares every byte.
 
@@ -72,8 +72,8 @@ from fastmaze.env import (
     AUTORESET_MODES,
     INFO_KEYS,
     VecMazeEnv,
+    VectorBase,
     _flag,
-    _VectorBase,
     configure,
 )
 from fastmaze.levels import Levels, _check_int, generate_into
@@ -296,7 +296,7 @@ class _DeviceLevels:
         return buf, pos, count
 
 
-class TorchVecMazeEnv(_VectorBase):
+class TorchVecMazeEnv(VectorBase):
     """``num_envs`` maze envs stepped with torch tensor operations on ``device``.
 
     Same arguments and semantics as `fastmaze.VecMazeEnv` (see its docstring), plus:

@@ -10,7 +10,7 @@ of 8 minibatches over 256-step rollouts of 64 envs per process. Rewards are not 
 (fastmaze rewards are already O(1)).
 
 **Data path.** Rollouts live in tensors preallocated on the training device; GAE runs
-there. The env is the torch backend (`VecMazeEnv(backend="torch")`, state on the device)
+there. The env is the torch backend (`fastmaze.make_vec(backend="torch")`, state on the device)
 when the tree has it and the device is not the CPU; otherwise the native backend, whose
 buffers are read with `torch.from_numpy` (zero copy on the CPU; through one pinned buffer
 and a non-blocking copy on CUDA). On the CPU the native C step beats tensor operations, which
@@ -51,7 +51,8 @@ import torch
 from torch import nn
 
 import fastmaze
-from fastmaze.env import OBS_KINDS, VecMazeEnv
+from fastmaze.env import OBS_KINDS
+from fastmaze.make import make_vec
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from fastmaze.train.distributed import Dist, all_reduce_mean, id_range, init_distributed
@@ -290,11 +291,8 @@ class _Env:
         self.device = device
         self.torch_backend = _use_torch_backend(cfg, device)
         if self.torch_backend:
-            self.env = VecMazeEnv(
-                spec, cfg.num_envs, cfg.seed, backend="torch", device=device, **kwargs
-            )
-        else:
-            self.env = VecMazeEnv(spec, cfg.num_envs, cfg.seed, **kwargs)
+            kwargs.update(backend="torch", device=device)
+        self.env = make_vec(spec, cfg.num_envs, cfg.seed, **kwargs)
         self._views: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     def _tensor(self, a: Any) -> torch.Tensor:
@@ -352,9 +350,9 @@ class _Env:
 
 
 def _torch_backend_available() -> bool:
-    import fastmaze.env
+    import fastmaze.make
 
-    return "torch" in getattr(fastmaze.env, "BACKENDS", ())
+    return "torch" in getattr(fastmaze.make, "BACKENDS", ())
 
 
 def _use_torch_backend(cfg: PPOConfig, device: torch.device) -> bool:
