@@ -108,7 +108,7 @@ def compare_env() -> list[str]:
     import test_torch_env as tt
 
     import fastmaze.cuda
-    from fastmaze.torch_env import _DeviceLevels
+    from fastmaze.torch_env.producers import DeviceLevels
 
     def generate(spec: Any, n: int, seed: int, start: int) -> SimpleNamespace:
         dev = fastmaze.cuda.generate(spec, n, seed, start, check=False)
@@ -119,8 +119,8 @@ def compare_env() -> list[str]:
     def oracles(lv: SimpleNamespace) -> tuple[Any, Any]:
         return tuple(torch.from_numpy(_host(a)) for a in fastmaze.cuda.oracles(lv.dev))
 
-    def producer(env: Any) -> _DeviceLevels:
-        return _DeviceLevels(env, env.block_size, generate, oracles)
+    def producer(env: Any) -> DeviceLevels:
+        return DeviceLevels(env, env.block_size, generate, oracles)
 
     bad = []
     for mode in tt.MODES:

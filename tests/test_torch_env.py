@@ -19,11 +19,11 @@ from fastmaze.env import INFO_KEYS, VecMazeEnv
 torch = pytest.importorskip("torch")
 gym = pytest.importorskip("gymnasium")
 
-from fastmaze.torch_env import (  # noqa: E402
-    TorchVecMazeEnv,
-    _DeviceLevels,
-    _HostLevels,
-    _level_source,
+from fastmaze.torch_env import TorchVecMazeEnv  # noqa: E402
+from fastmaze.torch_env.producers import (  # noqa: E402
+    DeviceLevels,
+    HostLevels,
+    choose_level_source,
 )
 
 SPEC = fastmaze.MazeSpec(
@@ -418,8 +418,8 @@ def cpu_oracles(lv: SimpleNamespace) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(o.path_length), torch.from_numpy(o.ambiguous)
 
 
-def cpu_device_levels(env: TorchVecMazeEnv) -> _DeviceLevels:
-    return _DeviceLevels(env, env.block_size, cpu_generate, cpu_oracles)
+def cpu_device_levels(env: TorchVecMazeEnv) -> DeviceLevels:
+    return DeviceLevels(env, env.block_size, cpu_generate, cpu_oracles)
 
 
 @pytest.mark.parametrize("name", list(PACK_SPECS))
@@ -429,7 +429,7 @@ def test_device_packing_matches_host(name: str) -> None:
     spec = PACK_SPECS[name]
     env = TorchVecMazeEnv(spec, 3, seed=9, device="cpu", first_id=40, pool_size=80,
                           block_size=37, level_source="host")  # fmt: skip
-    host, dev = _HostLevels(env, 37, False), cpu_device_levels(env)
+    host, dev = HostLevels(env, 37, False), cpu_device_levels(env)
     for buf, (pos, count) in enumerate([(0, 37), (37, 11)]):
         host.produce(buf, pos, count)
         dev.produce(buf, pos, count)
@@ -445,7 +445,7 @@ def test_device_producer_matches_native(mode: str) -> None:
     replaced by their CPU equivalents, steps as the native env."""
     for rules in RULES[:2]:
         ended, env = _compare("cpu", mode, rules, producer=cpu_device_levels)
-        assert ended > 10 and isinstance(env._host, _DeviceLevels)
+        assert ended > 10 and isinstance(env._host, DeviceLevels)
     _compare("cpu", mode, RULES[0], producer=cpu_device_levels, num_levels=7, block_size=3)
 
 
@@ -460,7 +460,7 @@ def test_cuda_level_sources_match_native(mode: str, source: str) -> None:
     for rules in RULES[:3]:
         ended, env = _compare("cuda", mode, rules, level_source=source)
         assert ended > 10 and env.level_source == source
-        assert isinstance(env._host, _DeviceLevels if source == "device" else _HostLevels)
+        assert isinstance(env._host, DeviceLevels if source == "device" else HostLevels)
     _compare("cuda", mode, RULES[0], level_source=source, num_levels=7, block_size=3)
     _compare("cuda", mode, RULES[1], level_source=source, min_lag=3, pool_size=12)
 
@@ -485,28 +485,31 @@ def test_level_source_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
     ruled = SPEC.replace(rules=(ex.paint_exit_neighbours_blue,))
-    assert _level_source("auto", cpu, SPEC) == ("host", "")
-    assert _level_source("host", gpu, SPEC) == ("host", "")
+    assert choose_level_source("auto", cpu, SPEC) == ("host", "")
+    assert choose_level_source("host", gpu, SPEC) == ("host", "")
     with pytest.raises(ValueError, match="level_source"):
-        _level_source("gpu", cpu, SPEC)
+        choose_level_source("gpu", cpu, SPEC)
     with pytest.raises(ValueError, match="CUDA device"):
-        _level_source("device", cpu, SPEC)
-    source, why = _level_source("auto", gpu, ruled)
+        choose_level_source("device", cpu, SPEC)
+    source, why = choose_level_source("auto", gpu, ruled)
     assert source == "host" and "rules" in why
     with pytest.raises(ValueError, match="rules"):
-        _level_source("device", gpu, ruled)
+        choose_level_source("device", gpu, ruled)
     no = fastmaze.cuda.Availability(False, "numba is not installed (test)")
     monkeypatch.setattr(fastmaze.cuda, "available", lambda: no)
-    assert _level_source("auto", gpu, SPEC) == ("host", "fastmaze.cuda cannot run: " + no.reason)
+    assert choose_level_source("auto", gpu, SPEC) == (
+        "host",
+        "fastmaze.cuda cannot run: " + no.reason,
+    )
     with pytest.raises(ValueError, match="numba is not installed"):
-        _level_source("device", gpu, SPEC)
+        choose_level_source("device", gpu, SPEC)
     sim = fastmaze.cuda.Availability(True, "simulator", True)
     monkeypatch.setattr(fastmaze.cuda, "available", lambda: sim)
-    assert "simulator" in _level_source("auto", gpu, SPEC)[1]
+    assert "simulator" in choose_level_source("auto", gpu, SPEC)[1]
     yes = fastmaze.cuda.Availability(True, "CUDA device test")
     monkeypatch.setattr(fastmaze.cuda, "available", lambda: yes)
-    assert _level_source("auto", gpu, SPEC) == ("device", "")
-    assert _level_source("device", gpu, SPEC) == ("device", "")
+    assert choose_level_source("auto", gpu, SPEC) == ("device", "")
+    assert choose_level_source("device", gpu, SPEC) == ("device", "")
 
 
 def test_bad_level_source() -> None:
