@@ -16,7 +16,7 @@ import numpy as np
 
 from fastmaze import _core
 from fastmaze.levels import Levels, _check_int, default_threads, generate_into
-from fastmaze.render import _lut
+from fastmaze.render import rgb_lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
 try:
@@ -288,7 +288,7 @@ class VecMazeEnv(VectorBase):
             truncated=self.truncations.view(np.uint8),
             resetting=self._resetting.view(np.uint8),
             obs=self.obs,
-            lut=_lut(spec.palette),
+            lut=rgb_lut(spec.palette),
             proxy=self.proxy,
             scratch=zeros((self.num_threads, 3 * H * W), np.int32),
         )

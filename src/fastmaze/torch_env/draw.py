@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fastmaze.render import _lut
+from fastmaze.render import rgb_lut
 from fastmaze.torch_env.board import COLOR, EXIT, WALL
 
 
@@ -32,8 +32,8 @@ class Drawing:
             self._codes = torch.arange(1, P + 1, dtype=torch.uint8, device=dev).view(1, P, 1)
         elif self.obs_kind == "rgb":
             px = self.pixels
-            entry = np.where(wall, P + 1, np.where(shown, code, 0))  # of render._lut's rows
-            lut = _lut(spec.palette)
+            entry = np.where(wall, P + 1, np.where(shown, code, 0))  # of render.rgb_lut's rows
+            lut = rgb_lut(spec.palette)
             self._rgb_lut = torch.from_numpy(lut[entry]).to(dev)  # [256, 3]
             # The agent: an AGENT_RGB square inset by (px + 1) // 4 in its square.
             inset = (px + 1) // 4
