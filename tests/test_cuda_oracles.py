@@ -15,10 +15,9 @@ Runners of the same cases (`CASES`), as in ``test_cuda_generate.py``:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,21 +152,12 @@ def _sim_worker(out: str | None) -> int:
 
 
 @pytest.fixture(scope="module")
-def sim_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def sim_results(
+    tmp_path_factory: pytest.TempPathFactory, run_under_cudasim: Callable[..., None]
+) -> dict[str, Any]:
     pytest.importorskip("numba", reason="fastmaze.cuda needs numba")
     out = tmp_path_factory.mktemp("cudasim") / "results.json"
-    root = str(Path(fastmaze.__file__).resolve().parent.parent)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
-        [sys.executable, __file__, "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if not out.exists():
-        pytest.fail(f"the simulator worker failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    run_under_cudasim(__file__, out, "--out", str(out))
     results = json.loads(out.read_text())
     if not results["simulator"]:
         pytest.skip(f"Numba's CUDA simulator did not start: {results['reason']}")

@@ -10,9 +10,8 @@ the CUDA simulator does with device functions) and launched as a real kernel und
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -203,17 +202,12 @@ def _simulated(out: str) -> None:
     Path(out).write_text(json.dumps(results))
 
 
-def test_cuda_port_under_the_simulator_matches_core(tmp_path: Path) -> None:
+def test_cuda_port_under_the_simulator_matches_core(
+    tmp_path: Path, run_under_cudasim: Callable[..., None]
+) -> None:
     pytest.importorskip("numba")
     out = tmp_path / "draws.json"
-    root = str(Path(fastmaze.__file__).resolve().parent.parent)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
-        [sys.executable, __file__, str(out)], env=env, capture_output=True, text=True, timeout=600
-    )
-    if not out.exists():
-        pytest.fail(f"the simulator worker failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    run_under_cudasim(__file__, out, str(out), timeout=600)
     got = json.loads(out.read_text())
     for seed, stream, name, program in _cases():
         want = _c_program(seed, stream, program)
