@@ -285,3 +285,11 @@ def test_read_only_actions_are_accepted() -> None:
     actions = np.zeros(4, np.int64)
     actions.flags.writeable = False
     env.step(actions)
+
+
+def test_single_env_and_registration_keep_their_old_import_path() -> None:
+    import fastmaze.env
+
+    assert fastmaze.env.MazeEnv is MazeEnv and fastmaze.env.register_envs is register_envs
+    with pytest.raises(AttributeError, match="no attribute 'TorchVecMazeEnv'"):
+        fastmaze.env.TorchVecMazeEnv  # noqa: B018

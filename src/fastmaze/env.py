@@ -456,3 +456,12 @@ class VecMazeEnv(VectorBase):
             f"VecMazeEnv(num_envs={self.num_envs}, obs={self.obs_kind!r}, "
             f"shape={self.maze_spec.shape}, autoreset={AUTORESET_MODES[self.autoreset]!r})"
         )
+
+
+def __getattr__(name: str) -> Any:
+    """``MazeEnv`` and ``register_envs`` live in `fastmaze.make`; the old path still imports."""
+    if name in ("MazeEnv", "register_envs"):
+        from fastmaze import make
+
+        return getattr(make, name)
+    raise AttributeError(f"module 'fastmaze.env' has no attribute {name!r}")
