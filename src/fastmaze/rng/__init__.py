@@ -11,7 +11,10 @@ this package holds its ports, each tested bit for bit against the C core on the 
 - `fastmaze.rng.numba_port`: one stream drawn inside a Numba kernel (rules).
 - `fastmaze.rng.cuda_port`: device functions of the CUDA generator (`fastmaze.cuda`).
 
-Change the stream in ``rng.h`` and every port here with it.
+Change the stream in ``rng.h`` and every port here with it. The ports are modules of one
+package rather than one module because they need different things at import: the numpy port
+only numpy (it loads with ``import fastmaze``), the Numba port numba (optional), the CUDA
+port the decorator it is built with.
 
 This package is also the API of a rule's ``rng`` argument. A rule receives its level's
 stream (rule k of a spec uses stream ``RULE_STREAM + k``) and calls::
