@@ -84,7 +84,7 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
 
     Same arguments and semantics as `fastmaze.VecMazeEnv` (see its docstring), plus:
     ``device`` (default "cuda" if available, else "cpu"), ``pool_size`` / ``block_size``
-    (the device level pool and its refill unit, in levels; module docstring), ``debug``
+    (the device level pool and its refill unit, in levels; `fastmaze.torch_env.pool`), ``debug``
     (check action values and disabled-mode misuse at every step, with a host sync).
     ``level_source``: where pool levels are generated, "host" (C core, then uploaded),
     "device" (`fastmaze.cuda` kernels on the env's CUDA device; a ValueError where they
