@@ -9,12 +9,15 @@ and `MazeEnv` / `register_envs` raise ImportError.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fastmaze.env import ENV_ID, VecMazeEnv
 from fastmaze.spec import AnySpec
+
+if TYPE_CHECKING:
+    from fastmaze.torch_env import TorchVecMazeEnv
 
 try:
     import gymnasium as gym
@@ -34,7 +37,7 @@ def make_vec(
     obs: str = "symbolic",
     backend: str = "native",
     **kwargs: Any,
-) -> Any:
+) -> VecMazeEnv | TorchVecMazeEnv:
     """``num_envs`` maze envs on a backend: ``"native"`` builds a `fastmaze.VecMazeEnv` (C on
     numpy arrays, the CPU), ``"torch"`` a `fastmaze.torch_env.TorchVecMazeEnv` (torch tensors
     on ``device``, default "cuda" if available). ``kwargs`` are the chosen class's keyword
