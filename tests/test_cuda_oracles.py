@@ -273,39 +273,16 @@ def test_cpu_jit_odd_boards() -> None:
     assert np.array_equal(ambiguous, want.ambiguous)
 
 
-def test_kernel_ptx_is_integer_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernel_ptx_is_integer_only(ptx_sm80: Callable[..., str]) -> None:
     """The kernel compiles for a real GPU (sm_80): no floating point, no allocation (no
     malloc, no local arrays)."""
-    pytest.importorskip("numba")
-    import types
-
-    import numba
-    from numba import config as nconfig
-    from numba import cuda
-
-    if nconfig.ENABLE_CUDASIM:
-        pytest.skip("the simulator compiles nothing")
-    from numba.cuda.cudadrv import nvvm
-
-    if not nvvm.is_available():
-        pytest.skip("NVVM (the CUDA compiler library) is not installed")
-    import numba.cuda.dispatcher as dispatcher
-    from numba.cuda.cudadrv.error import NvvmError, NvvmSupportError
-
-    from fastmaze.cuda import config
     from fastmaze.cuda.bfs import build_kernel
 
-    cc = types.SimpleNamespace(compute_capability=(8, 0))
-    monkeypatch.setattr(dispatcher, "get_current_device", lambda: cc)
-    py, _ = build_kernel(cuda.jit(**config.DEVICE_JIT), cuda.jit(**config.KERNEL_JIT))
     lv = fastmaze.generate(_spec((3, 3)), 2)
     args = (np.int64(2), np.int64(7), np.int64(7), np.int64(9), np.int64(3), lv.grid,
             lv.start, lv.exit, lv.decoys, lv.n_decoys, np.zeros(2, np.int32),
             np.zeros(2, np.bool_), *(np.zeros((81, 2), np.int32) for _ in range(3)))  # fmt: skip
-    try:
-        ptx, _ = cuda.compile_ptx(py, tuple(numba.typeof(a) for a in args), cc=(8, 0))
-    except (NvvmSupportError, NvvmError) as e:
-        pytest.skip(f"NVVM cannot compile here: {e}")
+    ptx = ptx_sm80(build_kernel, args)
     ops = [w[0] for w in (line.split() for line in ptx.splitlines()) if w]
     assert not [op for op in ops if ".f32" in op or ".f64" in op or ".f16" in op]
     assert "malloc" not in ptx and ".local" not in ptx
