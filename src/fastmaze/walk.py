@@ -21,7 +21,7 @@ import numpy as np
 
 from fastmaze import _core
 from fastmaze.levels import Levels, _check_int, default_threads
-from fastmaze.solve import NO_ACTION, _array, _boards
+from fastmaze.solve import NO_ACTION, _boards, _typed
 from fastmaze.stats import wilson
 
 #: Outcome codes of `Walk.outcome`: the first object the walk entered.
@@ -120,26 +120,8 @@ def _bad_action(i: int, square: tuple[int, int], value: Any) -> None:
     )
 
 
-def _arrays(levels: Levels) -> tuple[np.ndarray, ...]:
-    """(grid, start, exit, decoys, n_decoys) of levels, shapes and dtypes checked; the squares
-    are checked by the core, level by level (`_boards` explains a failure)."""
-    if not isinstance(levels, Levels):
-        raise ValueError(f"levels: expected a fastmaze Levels, got {type(levels).__name__}")
-    grid = _array("grid", levels.grid, (None, None, None), np.uint8)
-    n, H, W = grid.shape
-    if H < 1 or W < 1:
-        raise ValueError(f"levels.grid: boards of {H} x {W} squares; expected at least 1 x 1")
-    return (
-        grid,
-        _array("start", levels.start, (n, 2), np.int32),
-        _array("exit", levels.exit, (n, 2), np.int32),
-        _array("decoys", levels.decoys, (n, None, 2), np.int32),
-        _array("n_decoys", levels.n_decoys, (n,), np.int32),
-    )
-
-
 def _prepare(levels: Levels, policy: Any, cue: str | None, max_steps: int | None) -> tuple:
-    grid, start, exit_, decoys, n_decoys = _arrays(levels)
+    grid, start, exit_, decoys, n_decoys = _typed(levels)  # the core checks the squares
     n, H, W = grid.shape
     pol = _policy(policy, n, H, W)
     cue_code = levels.spec.color_code(cue) if cue is not None else -1
