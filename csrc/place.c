@@ -149,8 +149,9 @@ static int open_false_exits(const fm_geometry *g, const fm_spec *s, fm_scratch *
         int32_t o = w->openings[pick];
         w->openings[pick] = w->openings[t];
         w->openings[t] = o;
-        b[o] = 0;
         int32_t x = inward(g, o), *dq = w->dist_c, *dx = w->dist_b, *ds = w->aux;
+        if (b[x]) return 1; /* its cell was walled by an earlier seal */
+        b[o] = 0;
         bfs_from(g, b, path, n_path, dq, w->stack);
         fm_bfs(g, b, x, dx, w->stack);
         for (int32_t v = 0; v < g->padded; v++) {
