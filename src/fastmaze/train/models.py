@@ -72,7 +72,25 @@ class ImpalaCNN(nn.Module):
         return torch.relu(self.fc(torch.flatten(torch.relu(x), 1)))
 
 
-class ConvNet(nn.Module):
+class _PerSquare(nn.Module):
+    """A fully convolutional body: `features` per board square ([N, channels, H, W]), a
+    1×1 conv ``score`` over them, and pooled features as the forward output."""
+
+    score: nn.Conv2d
+
+    def features(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def square_logits(self, x: Tensor) -> Tensor:
+        """[N, C, H·p, W·p] -> [N, H·W] one score per board square (row-major)."""
+        return self.score(self.features(x)).flatten(1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        f = self.features(x)
+        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
+
+
+class ConvNet(_PerSquare):
     """Fully convolutional net: a stem, then ``depth - 1`` 3×3 conv layers of ``channels``
     channels with ReLU, all at board resolution (receptive field 2·depth + 1 squares).
 
@@ -106,14 +124,6 @@ class ConvNet(nn.Module):
         """[N, C, H·p, W·p] -> [N, channels, H, W]."""
         return self.body(_as_float(x))
 
-    def square_logits(self, x: Tensor) -> Tensor:
-        """[N, C, H·p, W·p] -> [N, H·W] one score per board square (row-major)."""
-        return self.score(self.features(x)).flatten(1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        f = self.features(x)
-        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
-
 
 def _stem(in_channels: int, channels: int, pixels: int) -> nn.Module:
     """3×3 conv at board resolution, or a ``pixels``-strided ``pixels`` × ``pixels`` conv
@@ -131,7 +141,7 @@ def _check_sizes(name: str, height: int, width: int, pixels: int, **positive: in
         raise ValueError(f"{name}: {height}x{width} input is not a multiple of {pixels}")
 
 
-class RecurrentConvNet(nn.Module):
+class RecurrentConvNet(_PerSquare):
     """Recurrent fully convolutional net (the "deep thinking" maze solvers of Schwarzschild
     et al. 2021 / Bansal et al. 2022): a stem projects the input to ``channels`` planes
     ``e``; one block, ``block_depth`` 3×3 conv layers with a residual connection, maps
@@ -186,14 +196,6 @@ class RecurrentConvNet(nn.Module):
         for _ in range(t):
             h = torch.relu(h + self.block(torch.cat([h, e], dim=1)))
         return h
-
-    def square_logits(self, x: Tensor) -> Tensor:
-        """[N, C, H·p, W·p] -> [N, H·W] one score per board square (row-major)."""
-        return self.score(self.features(x)).flatten(1)
-
-    def forward(self, x: Tensor) -> Tensor:
-        f = self.features(x)
-        return torch.cat([f.mean(dim=(2, 3)), f.amax(dim=(2, 3))], dim=1)
 
 
 MODELS = ("impala", "fcn", "recurrent")

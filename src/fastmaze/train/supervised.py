@@ -73,7 +73,7 @@ class SupervisedConfig:
 
     - ``spec``: the training spec (default `correlated(1.0)` on 4×4 Kruskal mazes);
       ``test_specs``: name -> spec evaluated besides held-out training levels (default: the
-      conflict set of the same size, algorithm and palette).
+      conflict set of the same size, algorithm, loops, false exits and palette).
     - ``task``: "exit" (predict the exit square), "action" (the oracle's action at the
       start) or "path" (a policy map: the optimal actions at every square; needs a fully
       convolutional model). ``cue``: "channel" (one-hot colour planes), "rgb" (images,
@@ -153,6 +153,7 @@ class SupervisedConfig:
                     palette=base.palette,
                     algorithm=base.algorithm,
                     loops=base.loops,
+                    false_exits=base.false_exits,
                 )
             }
         tests = {k: spec_from_dict(v) if isinstance(v, dict) else v for k, v in tests.items()}
