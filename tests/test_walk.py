@@ -243,6 +243,8 @@ def test_bad_arguments_are_refused() -> None:
         fm.walk(levels.grid, actions)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="i:"):
         fm.walk_path(levels, actions, 5)
+    with pytest.raises(ValueError, match="one map per level"):
+        fm.walk_path(levels, actions[:3], 1)
     with pytest.raises(ValueError, match="path_length"):
         fm.walk(levels, actions, path_length=np.zeros(4, np.int32))
     on_wall = levels.start.copy()

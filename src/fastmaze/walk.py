@@ -206,7 +206,10 @@ def walk_path(
     i = _check_int("i", i, -n, n - 1) % n
     one = levels[i]
     _boards(one)
-    pol = np.asarray(policy)[i : i + 1]
+    pol = np.asarray(policy)
+    if pol.shape[:1] != (n,):
+        raise ValueError(f"policy: shape {pol.shape}; expected one map per level, [{n}, ...]")
+    pol = pol[i : i + 1]
     grid, start, exit_, decoys, n_decoys, pol, _, limit = _prepare(one, pol, cue, max_steps)
     board = grid[0]
     act = np.argmax(pol[0], axis=0) if pol.ndim == 4 else pol[0]
