@@ -285,12 +285,25 @@ def test_false_exits_render_store_and_count(tmp_path) -> None:
     assert stats.color("green").given == 1.0  # false openings are uncoloured
 
 
-def test_false_exits_and_rules_are_refused() -> None:
-    from fastmaze import examples
+@fm.rule
+def open_every_inner_wall(grid, color, start, exit, decoys, n_decoys, rng):
+    H, W = grid.shape
+    for r in range(1, H - 1):
+        for c in range(1, W - 1):
+            grid[r, c] = 0
 
-    rule = next(v for v in vars(examples).values() if isinstance(v, fm.Rule))
-    with pytest.raises(ValueError, match="false_exits with rules"):
-        fm.MazeSpec(false_exits=1, rules=(rule,))
+
+def test_rules_keep_false_exits_sealed() -> None:
+    from fastmaze import examples as ex
+    from fastmaze.rules import INVARIANTS
+
+    spec = fm.MazeSpec(size=5, false_exits=2, rules=(ex.paint_exit_neighbours_blue,))
+    levels = fm.generate(spec, 300, seed=1)
+    assert_sealed(levels, 2)
+    broken = spec.replace(rules=(open_every_inner_wall,))
+    with pytest.raises(ValueError, match=INVARIANTS[8].replace("(", r"\(").replace(")", r"\)")):
+        fm.generate(broken, 20, seed=1)
+    fm.generate(broken.replace(false_exits=0), 20, seed=1)  # one opening: nothing to reach
 
 
 def test_move_exit_refuses_false_exits() -> None:
