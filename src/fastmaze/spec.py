@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 #: Named colours with fixed RGB values. A spec's palette is an ordered subset of these.
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (230, 25, 75),
@@ -459,7 +461,6 @@ def _check_placement(spec: MazeSpec) -> None:
             raise ValueError(f"{name}: expected {lo} integer, got {v!r}")
         set_(name, int(v))
     rows, cols = spec.size
-    cells = rows * cols
     start = _corner_cell(spec)
     exit_cells = [_cell_of(spec, sq) for sq in spec.exit_candidates()]
 
@@ -478,16 +479,13 @@ def _check_placement(spec: MazeSpec) -> None:
         if spec.branch != 1:
             raise ValueError("branch needs decoy_placement='off_path'")
         return
-    # An open board (no inner wall) has every monotone path shortest; sealed false exits
-    # may cut some of them, so the exact count below holds only without them.
-    open_board = (spec.algorithm == "open" or spec.loops == 1.0) and not k
-    floor = (2 * rows - 1) * (2 * cols - 1) + 1 + k
-    if 2 * spec.branch + 1 > floor:
-        raise ValueError(
-            f"branch: {spec.branch} steps on both ways from where they part need at least "
-            f"{2 * spec.branch + 1} floor squares; a {rows}x{cols} maze has at most {floor}"
-        )
     b = spec.branch
+    floor = (2 * rows - 1) * (2 * cols - 1) + 1 + k
+    if 2 * b + 1 > floor:
+        raise ValueError(
+            f"branch: {b} steps on both ways from where they part need at least "
+            f"{2 * b + 1} floor squares; a {rows}x{cols} maze has at most {floor}"
+        )
     if start is not None and b > 1 and all(e == start for e in exit_cells):
         raise ValueError(
             f"branch: {b}; the exit always opens next to the start cell {start}, one "
@@ -495,34 +493,40 @@ def _check_placement(spec: MazeSpec) -> None:
         )
     best = 0
     for e in exit_cells:
-        if (
-            open_board and start is not None
-        ):  # the shortest paths fill the box between start and exit
-            box = [sorted((start[0], e[0])), sorted((start[1], e[1]))]
-            free = 0
-            L = 2 * (abs(start[0] - e[0]) + abs(start[1] - e[1])) + 1
-            for i in range(rows):
-                for j in range(cols):
-                    p = (min(max(i, box[0][0]), box[0][1]), min(max(j, box[1][0]), box[1][1]))
-                    away = 2 * (abs(i - p[0]) + abs(j - p[1]))
-                    part = 2 * (abs(p[0] - start[0]) + abs(p[1] - start[1]))
-                    free += away >= b and L - part >= b
-        elif not open_board:
-            # Squares alternate cell / passage, and the ways part at a cell p: the canonical
-            # path holds at least the cells of a monotone lattice path and those of an exit
-            # leg of >= b steps beyond p; the first decoy's own leg holds >= ceil(b / 2) cells.
-            lattice = abs(start[0] - e[0]) + abs(start[1] - e[1]) if start else 0
-            on_path = max(lattice + 1, 1 + b // 2)
-            free = cells - on_path - ((b + 1) // 2 - 1)
-        else:
-            free = cells - 1
-        best = max(best, free)
+        best = max(best, _off_path_room(spec, start, e))
+        if best >= spec.max_decoys:
+            break
     if best < spec.max_decoys:
         raise ValueError(
             f"decoy_placement='off_path': {spec.max_decoys} decoys need as many cells off the "
             f"way from the start {spec.start!r} to the exit, at least {b} steps from where the "
             f"ways part, but this spec leaves at most {best}"
         )
+
+
+def _off_path_room(spec: MazeSpec, start: tuple[int, int] | None, e: tuple[int, int]) -> int:
+    """An upper bound on the cells that can hold an off-path decoy (``spec.branch`` steps
+    from where the ways part) when the exit opens next to cell e, over every layout."""
+    rows, cols = spec.size
+    b = spec.branch
+    no_walls = spec.algorithm == "open" or spec.loops == 1.0
+    if no_walls and start is not None and not spec.false_exits:
+        # Every monotone path is shortest: the ways to the exit fill the box between the
+        # start and e; a decoy outside parts from them where it projects onto the box.
+        i, j = np.mgrid[:rows, :cols]
+        lo, hi = np.minimum(start, e), np.maximum(start, e)
+        pi, pj = np.clip(i, lo[0], hi[0]), np.clip(j, lo[1], hi[1])
+        away = 2 * (abs(i - pi) + abs(j - pj))
+        to_exit = 2 * (abs(pi - e[0]) + abs(pj - e[1])) + 1
+        return int(((away >= b) & (to_exit >= b)).sum())
+    if no_walls:  # sealing walls may cut shortest paths anywhere: only the start is certain
+        return rows * cols - 1
+    # Squares alternate cell / passage and the ways part at a cell: the canonical path holds
+    # at least the cells of a monotone lattice path and those of an exit leg of >= b steps;
+    # the first decoy's own leg holds ceil(b / 2) cells, the decoy last.
+    lattice = abs(start[0] - e[0]) + abs(start[1] - e[1]) if start is not None else 0
+    on_path = max(lattice + 1, 1 + b // 2)
+    return rows * cols - on_path - ((b + 1) // 2 - 1)
 
 
 def core_cdf(dist: tuple) -> tuple[list[int], list[int]]:
