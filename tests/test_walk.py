@@ -104,6 +104,17 @@ def test_oracle_map_reaches_the_exit_with_no_excess() -> None:
     assert 0 < o.ambiguous.sum() < len(anywhere)
 
 
+def test_oracle_map_ignores_false_exits() -> None:
+    levels = fm.generate(fm.conflict(size=(6, 6), false_exits=3, branch=2), 1000, seed=6)
+    oracles = fm.solve(levels)
+    w = fm.walk(levels, oracles.optimal_action)
+    assert (w.outcome == 1).all() and (w.excess == 0).all()
+    # a policy that always goes left stalls, loops or leaves through the true exit only
+    left = fm.walk(levels, np.full(levels.grid.shape, 3, np.uint8))
+    reached = left.outcome == 1
+    np.testing.assert_array_equal(levels.exit[reached, 1], 0)
+
+
 def go_to_cue(levels: Levels, cue: str = "green") -> np.ndarray:
     """Action map [n, H, W]: at every square, the lowest action one step closer (BFS) to the
     first decoy of the cue colour; NO_ACTION where none is closer."""
