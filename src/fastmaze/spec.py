@@ -175,10 +175,11 @@ class MazeSpec:
       lie in the start's region.
 
     With off-path decoys or false exits, a layout that admits no placement is drawn again
-    from sub-streams keyed by (seed, id, attempt), at most 64 attempts; levels that need no
-    retry are the bytes of the same spec without these options, decoys and distractors
-    aside. A spec that provably can never be met is a ValueError here; a level whose
-    attempts all fail is a RuntimeError at generation naming its id.
+    from sub-streams keyed by (seed, id, attempt), at most 64 attempts; a level that needs no
+    retry keeps the carving, exit and start of the same spec without these options, and
+    colours and counts never depend on the attempt (the stratification is unchanged). A spec
+    that provably can never be met is a ValueError here; a level whose attempts all fail is
+    a RuntimeError at generation naming its id.
     """
 
     size: tuple[int, int] = (6, 6)
