@@ -647,16 +647,18 @@ def _rate_panels(
     return _save(fig, out / filename)
 
 
-def _trajectory_figure(out: Path, cfg: dict[str, Any], rows: list[dict[str, Any]]) -> Path | None:
-    """A few conflict levels per cell (the first seed of each) with the model's greedy
-    trajectory drawn on them; the title of each says where it went."""
+def _trajectory_figure(
+    out: Path, cfg: dict[str, Any], rows: list[dict[str, Any]], keys: Sequence[str]
+) -> Path | None:
+    """A few conflict levels per cell (cells told apart by ``keys``; the first seed of
+    each, at most 8 cells) with the model's greedy trajectory drawn on them; the title of
+    each says where it went."""
     import fastmaze
 
-    shown = [r for r in rows if r.get("trajectories")]
     first: dict[tuple, dict] = {}
-    for r in shown:
-        key = tuple(_label(v) for k, v in r.items() if k in _AXIS_KEY.values() and k != "seed")
-        first.setdefault(key, r)
+    for r in rows:
+        if r.get("trajectories"):
+            first.setdefault(tuple(_label(r[k]) for k in keys), r)
     cells = list(first.values())[:8]
     if not cells:
         return None
@@ -671,9 +673,7 @@ def _trajectory_figure(out: Path, cfg: dict[str, Any], rows: list[dict[str, Any]
         n = len(r["trajectories"])
         levels = fastmaze.generate(spec, n, r["seed"], r["trajectory_first_id"])
         images = fastmaze.render.rgb(levels, pixels=pixels).transpose(0, 2, 3, 1)
-        label = " ".join(
-            f"{k}={_label(v)}" for k, v in r.items() if k in ("p", "rho", "cue", "task")
-        )
+        label = " ".join(f"{k}={_label(r[k])}" for k in keys)
         for j in range(cols):
             ax = axes[i, j]
             ax.axis("off")
@@ -706,7 +706,7 @@ def _plots(out: Path, name: str, cfg: dict[str, Any], rows: list[dict[str, Any]]
                 "realised phi(cue, exit) of the training stream", "rates_vs_phi.png", False,
             )
         )  # fmt: skip
-        figure = _trajectory_figure(out, cfg, rows)
+        figure = _trajectory_figure(out, cfg, rows, _swept(name, cfg))
         if figure is not None:
             paths.append(figure)
     elif name in ("shortcut-map", "exit-colour", "joint-failure"):
@@ -743,7 +743,7 @@ def _plots(out: Path, name: str, cfg: dict[str, Any], rows: list[dict[str, Any]]
             fig.colorbar(im)
             paths.append(_save(fig, out / "heatmap.png"))
         if name == "shortcut-map":
-            figure = _trajectory_figure(out, cfg, rows)
+            figure = _trajectory_figure(out, cfg, rows, _swept(name, cfg))
             if figure is not None:
                 paths.append(figure)
     else:  # corner
