@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 
 import fastmaze as fm  # noqa: E402
 from fastmaze.cli import main  # noqa: E402
+from fastmaze.spec import spec_from_dict  # noqa: E402
 from fastmaze.train import experiments as ex  # noqa: E402
 
 torch.set_num_threads(1)
@@ -54,6 +55,7 @@ def test_trajectory_tiny(tmp_path: Path) -> None:
         assert len(row["trajectories"]) == ex.TRAJECTORIES
         assert all(tuple(t[0]) for t in row["trajectories"])
         assert set(row["trajectory_outcomes"]) <= set(fm.OUTCOMES)
+        assert spec_from_dict(row["trajectory_spec"]).decoy_placement == "off_path"
     # the realised statistics of each run's own training stream
     full, half = rows[0], rows[2]
     assert (full["p"], half["p"]) == (0.0, 0.5)

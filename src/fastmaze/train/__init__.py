@@ -11,4 +11,5 @@ Submodules are imported on demand so that ``import fastmaze.train`` stays cheap:
 - `fastmaze.train.supervised`: `SupervisedConfig`, `train_supervised` (tasks: the exit
   square, the oracle's action, the path as a policy map), `evaluate_path`.
 - `fastmaze.train.experiments`: the experiment presets behind ``fastmaze experiment``.
+- `fastmaze.train.reports`: an experiment's rows, pooled rates, plots and table.
 """
