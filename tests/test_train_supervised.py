@@ -195,6 +195,27 @@ def test_path_task_learns_far_above_a_random_policy_map(tmp_path) -> None:
     assert conflict["counted"] == 1000
 
 
+def test_evaluate_path_scores_the_oracle_map_perfectly(monkeypatch) -> None:
+    """With the oracle's own action map as the policy, every counted level ends at the
+    exit in the fewest steps; ambiguous levels are counted apart, never as proxy."""
+    from fastmaze.train import supervised
+
+    def oracle_map(model, levels, **_):
+        best = fm.solve(levels).optimal_action
+        return np.where(best == fm.NO_ACTION, 0, best).astype(np.uint8)
+
+    monkeypatch.setattr(supervised, "policy_map", oracle_map)
+    for spec in (fm.conflict(size=(3, 3)), fm.correlated(1.0, size=(3, 3))):
+        r = supervised.evaluate_path(None, spec, 500, seed=2)
+        assert r["exit"]["rate"] == 1.0 and r["optimal"]["rate"] == 1.0, r
+        assert r["excess_mean"] == 0.0 and r["square_accuracy"] == 1.0
+        assert r["proxy"]["count"] == r["other"]["count"] == r["neither"]["count"] == 0
+        assert r["counted"] + r["ambiguous"]["count"] == 500
+        assert r["random_exit"]["rate"] < 0.2
+    assert r["ambiguous"]["count"] > 0  # the training spec's decoys may lie on the path
+    assert supervised.evaluate_path(None, fm.conflict(size=(3, 3)), 50)["ambiguous"]["rate"] == 0
+
+
 def test_path_task_needs_a_fully_convolutional_model() -> None:
     with pytest.raises(ValueError, match="task 'path' needs a fully convolutional model"):
         SupervisedConfig(task="path", model="impala").resolved()
