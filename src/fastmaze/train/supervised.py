@@ -345,12 +345,15 @@ def policy_map(
     *,
     cue: str = "channel",
     pixels: int = 2,
-    device: torch.device | str = "cpu",
+    device: torch.device | str | None = None,
     batch: int = 128,
 ) -> np.ndarray:
     """The greedy action map of a path model on ``levels``: uint8 [n, H, W], the argmax
-    over the model's 4 action scores at every square (lowest action on ties). ``batch``
-    levels per forward pass (small batches keep a CPU's caches warm)."""
+    over the model's 4 action scores at every square (lowest action on ties). ``device``:
+    where observations go (None: the model's); ``batch`` levels per forward pass (small
+    batches keep a CPU's caches warm)."""
+    if device is None:
+        device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     n, H, W = levels.grid.shape
