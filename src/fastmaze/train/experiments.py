@@ -390,8 +390,8 @@ def resolve(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any
 
 
 # -- checking values --------------------------------------------------------------------------
-# A rule is (test, what a right value is); axes apply it to every element of their list.
-Rule = tuple[Callable[[Any], bool], str]
+# A check is (test, what a right value is); axes apply it to every element of their list.
+_Check = tuple[Callable[[Any], bool], str]
 
 
 def _is_int(v: Any) -> bool:
@@ -402,21 +402,21 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _int_at_least(lo: int) -> Rule:
+def _int_at_least(lo: int) -> _Check:
     return (lambda v: _is_int(v) and v >= lo), f"an integer >= {lo}"
 
 
-def _choice(options: Sequence[str]) -> Rule:
+def _choice(options: Sequence[str]) -> _Check:
     return (lambda v: isinstance(v, str) and v in options), "one of " + ", ".join(options)
 
 
-def _optional(rule: Rule) -> Rule:
+def _optional(rule: _Check) -> _Check:
     return (lambda v: v is None or rule[0](v)), f"null or {rule[1]}"
 
 
-_PROBABILITY: Rule = (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
+_PROBABILITY: _Check = (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
 # Keyword -> rule of the model entries of ``models`` (make_model checks the rest).
-_MODEL_KEYS: dict[str, dict[str, Rule]] = {
+_MODEL_KEYS: dict[str, dict[str, _Check]] = {
     "fcn": {"channels": _int_at_least(1), "depth": _int_at_least(1)},
     "recurrent": {
         "channels": _int_at_least(1),
@@ -453,7 +453,7 @@ def _model_problem(v: Any) -> str | None:
     return None
 
 
-_RULES: dict[str, Rule] = {
+_RULES: dict[str, _Check] = {
     "size": (
         lambda v: (
             isinstance(v, list) and len(v) == 2 and all(_is_int(x) and 2 <= x <= 127 for x in v)
