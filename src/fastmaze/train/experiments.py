@@ -8,6 +8,14 @@ writes to its results folder: ``config.json`` (the resolved config), ``runs.json
 ``runs.csv`` (one row per run), PNG plots (rates with 95% Wilson bands, heatmaps), and
 prints a summary table.
 
+Sweeps are resumable (`fastmaze.train.sweep`): each finished run is appended to
+``runs.jsonl`` as it completes, a rerun of the same command skips the runs already there
+(identified by a digest of their resolved config) and reruns those that failed or were
+killed; ``runs.csv``, the plots and the table are rebuilt from ``runs.jsonl`` at the end.
+``ray=...`` (``fastmaze experiment NAME --ray [ADDRESS]``) runs the cells as Ray tasks, on
+a local instance or a cluster, each reserving ``cpus_per_run`` CPUs and ``gpus_per_run``
+GPUs; the rows are those of a serial run with the same seeds.
+
 - ``trajectory`` (supervised, the default): the path task (the model outputs a policy map;
   its greedy walk is the trajectory) trained on the randomised-fraction family
   ``randomized(p)`` for each p × cue availability × model × seed, evaluated on the
@@ -47,7 +55,7 @@ import numpy as np
 
 from fastmaze.presets import conflict, corner, correlated, randomized
 from fastmaze.spec import ALGORITHMS, CORNERS, spec_to_dict
-from fastmaze.train import reports
+from fastmaze.train import reports, sweep
 from fastmaze.train.stream import CUES
 
 __all__ = [
@@ -76,7 +84,10 @@ class Experiment:
     kind: str  # "supervised" or "ppo"
     defaults: dict[str, Any]
     axes: tuple[str, ...]  # config keys swept (lists); the grid is their product
-    run_one: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+    run_one: sweep.RunOne
+    #: Trains the runs of one cell that differ only in their seed together (one row per
+    #: cell, in order); None: one run after another with `run_one`.
+    run_group: sweep.RunGroup | None = None
 
 
 # -- running one cell -------------------------------------------------------------------------
@@ -261,6 +272,8 @@ _MAZE = {
     "device": None,
     "threads": None,
     "progress": True,
+    "cpus_per_run": 1,
+    "gpus_per_run": 0,
 }
 _SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2}
 _PPO = {"ppo": {"total_env_steps": 2_000_000, "model": "impala"}}
@@ -479,6 +492,9 @@ _RULES: dict[str, _Check] = {
     "ws": (_is_number, "a finite number"),
     "corner": _choice(CORNERS),
     "ppo": (lambda v: isinstance(v, dict), "an object of PPOConfig fields"),
+    "cpus_per_run": ((lambda v: _is_number(v) and v > 0), "a number of CPUs > 0"),
+    "gpus_per_run": ((lambda v: _is_number(v) and v >= 0), "a GPU fraction >= 0"),
+    "ensemble": _int_at_least(1),
 }
 
 
@@ -527,8 +543,7 @@ def _build_all(name: str, cfg: dict[str, Any], cells: list[dict[str, Any]]) -> N
 
             build_model(_supervised_config(cfg, cell).resolved())
         except (TypeError, ValueError) as e:
-            shown = " ".join(f"{k}={reports.label(v)}" for k, v in cell.items())
-            raise ValueError(f"run {shown}: {e}") from None
+            raise ValueError(f"run {_shown(cell)}: {e}") from None
 
 
 def _swept(name: str, cfg: dict[str, Any]) -> list[str]:
@@ -544,34 +559,71 @@ def run_experiment(
     out: str | os.PathLike | None = None,
     overrides: dict[str, Any] | None = None,
     *,
+    ray: bool | str | None = None,
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Runs every cell of preset ``name`` (default `DEFAULT`) and writes the results folder
-    ``out`` (default ``results/NAME``). Every value, every run's config and model are
-    checked before the first run trains (ValueError). Prints one line per run (progress
-    bars only on a terminal), then the table. Returns {"out", "rows", "plots", "table",
-    "wall_s"}."""
+    """Runs every cell of preset ``name`` (default `DEFAULT`) not yet in the results folder
+    ``out`` (default ``results/NAME``) and rebuilds its rows, plots and table. Every value,
+    every run's config and model are checked before the first run trains (ValueError).
+
+    ``ray``: None or False runs the cells here, one after another; True (or "local") as Ray
+    tasks on a local instance started for the sweep (every core); any other string is the
+    address of a running Ray cluster. Each finished run is appended to ``runs.jsonl`` at
+    once; runs already there are skipped, failed ones reported (their error) and left for
+    the next invocation. Prints one line per run (progress bars only on a terminal), then
+    the table. Returns {"out", "rows" (grid order), "ran" (runs trained now), "failed"
+    (`sweep.Failure` per failed unit), "plots", "table", "wall_s"}."""
     name = name or DEFAULT
     cfg = resolve(name, overrides)
     exp = PRESETS[name]
     if exp.kind == "ppo":
         _ppo()  # fail before writing anything
+    if ray:
+        sweep._ray()
     cells = _cells(name, cfg)
     _build_all(name, cfg, cells)
+    ids = [sweep.run_id(cfg, exp.axes, c) for c in cells]
     folder = Path(out) if out is not None else Path("results") / name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    echo(f"experiment {name}: {len(cells)} runs -> {folder}")
-    rows, t0 = [], time.perf_counter()
-    for i, cell in enumerate(cells):
-        t = time.perf_counter()
-        row = {**cell, **exp.run_one(cfg, cell), "run_s": time.perf_counter() - t}
-        rows.append(row)
-        echo(reports.run_line(i, len(cells), cell, row))
-        reports.write_rows(folder, rows)
+    t0 = time.perf_counter()
+    with sweep.Journal(folder / "runs.jsonl") as journal:
+        (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+        done = {r["run_id"]: r for r in journal.rows() if r.get("run_id") in set(ids)}
+        todo = [(c, i) for c, i in zip(cells, ids, strict=True) if i not in done]
+        where = "" if not ray else " as Ray tasks"
+        echo(
+            f"experiment {name}: {len(cells)} runs -> {folder}"
+            + (f" ({len(done)} already in runs.jsonl)" if done else "")
+            + (f"; running {len(todo)}{where}" if todo else "; nothing to run")
+        )
+        if journal.repaired:
+            echo(f"  runs.jsonl: a torn last line ({journal.repaired} bytes) cut off")
+        units = sweep.units([c for c, _ in todo], [i for _, i in todo], cfg.get("ensemble", 1))
+        if ray:
+            address = None if ray is True or ray == "local" else str(ray)
+            outcomes = sweep.run_ray(exp.run_one, exp.run_group, cfg, units, address)
+        else:
+            outcomes = sweep.run_serial(exp.run_one, exp.run_group, cfg, units)
+        ran, failed = 0, []
+        for _, result in outcomes:
+            if isinstance(result, sweep.Failure):
+                failed.append(result)
+                shown = "; ".join(_shown(c) for c in result.unit.cells)
+                echo(f"  FAILED {shown}: {result.error}")
+                continue
+            for row in result:
+                if row["run_id"] in done:  # never written twice
+                    continue
+                journal.append(row)
+                done[row["run_id"]] = row
+                ran += 1
+                cell = {k: row[k] for k in cells[ids.index(row["run_id"])]}
+                echo(reports.run_line(len(done) - 1, len(cells), cell, row))
+    rows = [done[i] for i in ids if i in done]
+    reports.write_csv(folder, rows)
     swept = _swept(name, cfg)
-    plots = reports.plots(folder, name, swept, rows)
-    table = reports.table(name, exp.kind, swept, rows)
+    plots = reports.plots(folder, name, swept, rows) if rows else []
+    table = reports.table(name, exp.kind, swept, rows) if rows else "(no finished runs)"
     wall = time.perf_counter() - t0
     echo("")
     echo(table)
@@ -586,8 +638,26 @@ def run_experiment(
             f"training {np.mean([r['samples_per_s'] for r in rows]):,.0f} samples/s; stream "
             f"alone {np.mean([r['stream_samples_per_s'] for r in rows]):,.0f} samples/s"
         )
-    echo(f"{len(rows)} runs in {wall:.1f} s; plots: {', '.join(str(p) for p in plots)}")
-    return {"out": folder, "rows": rows, "plots": plots, "table": table, "wall_s": wall}
+    echo(
+        f"{len(rows)} of {len(cells)} runs done ({ran} now) in {wall:.1f} s; plots: "
+        + (", ".join(str(p) for p in plots) or "none")
+    )
+    if failed:
+        n = sum(len(f.unit.cells) for f in failed)
+        echo(f"{n} runs failed (errors above); run the same command again to retry them")
+    return {
+        "out": folder,
+        "rows": rows,
+        "ran": ran,
+        "failed": failed,
+        "plots": plots,
+        "table": table,
+        "wall_s": wall,
+    }
+
+
+def _shown(cell: dict[str, Any]) -> str:
+    return " ".join(f"{k}={reports.label(v)}" for k, v in cell.items())
 
 
 def list_presets() -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 
 from fastmaze.spec import spec_from_dict
 
-__all__ = ["aggregate", "label", "mean_by", "plots", "run_line", "table", "write_rows"]
+__all__ = ["aggregate", "label", "mean_by", "plots", "run_line", "table", "write_csv"]
 
 
 def label(value: Any) -> str:
@@ -33,11 +32,8 @@ def label(value: Any) -> str:
     return str(value)
 
 
-def write_rows(out: Path, rows: list[dict[str, Any]]) -> None:
-    """``runs.jsonl`` (everything) and ``runs.csv`` (the scalar columns)."""
-    with open(out / "runs.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+def write_csv(out: Path, rows: list[dict[str, Any]]) -> None:
+    """``runs.csv``: the scalar columns of ``rows`` (``runs.jsonl`` holds everything)."""
     keys = list(dict.fromkeys(k for r in rows for k in r if not isinstance(r[k], (dict, list))))
     with open(out / "runs.csv", "w", newline="") as f:
         w = csv.DictWriter(f, keys, extrasaction="ignore")

@@ -1,0 +1,221 @@
+"""Resumable sweeps: run ids, the ``runs.jsonl`` journal (one line per run, torn lines cut,
+one writer), serial resume after a failed run, and the same sweep as Ray tasks (same rows
+as the serial sweep; a worker killed mid-run finishes on rerun, every run exactly once)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from fastmaze.cli import main  # noqa: E402
+from fastmaze.train import experiments as ex  # noqa: E402
+from fastmaze.train import sweep  # noqa: E402
+
+torch.set_num_threads(1)
+# Four runs: 2 p x 2 seeds of a tiny trajectory sweep.
+TINY = {
+    "size": [3, 3],
+    "eval_episodes": 100,
+    "threads": 1,
+    "progress": False,
+    "steps": 3,
+    "batch": 8,
+    "ps": [0.0, 0.5],
+    "cues": ["channel"],
+    "seeds": [0, 1],
+    "models": [{"name": "recurrent", "channels": 4, "iterations": 2}],
+}
+TIMING = ("run_s", "samples_per_s", "stream_samples_per_s")
+
+
+def _lines(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in (folder / "runs.jsonl").read_text().splitlines()]
+
+
+def _measured(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k not in TIMING} for r in rows]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _with_cell(monkeypatch: pytest.MonkeyPatch, run_one: Any) -> None:
+    traj = ex.PRESETS["trajectory"]
+    monkeypatch.setitem(ex.PRESETS, "trajectory", dataclasses.replace(traj, run_one=run_one))
+
+
+# -- run ids and units ------------------------------------------------------------------------
+def test_run_id_is_the_resolved_config_not_how_it_runs() -> None:
+    cfg = ex.resolve("trajectory", TINY)
+    axes = ex.PRESETS["trajectory"].axes
+    cell = ex._cells("trajectory", cfg)[0]
+    base = sweep.run_id(cfg, axes, cell)
+    assert len(base) == 16 and base == sweep.run_id(json.loads(json.dumps(cfg)), axes, cell)
+    how = {"progress": True, "cpus_per_run": 2, "gpus_per_run": 0.5, "ps": [0.0]}
+    assert sweep.run_id(ex.resolve("trajectory", {**TINY, **how}), axes, cell) == base
+    for change in ({"steps": 4}, {"lr": 1e-3}, {"size": [4, 4]}):
+        assert sweep.run_id(ex.resolve("trajectory", {**TINY, **change}), axes, cell) != base
+    assert sweep.run_id(cfg, axes, {**cell, "seed": 7}) != base
+
+
+def test_units_group_one_cells_seeds() -> None:
+    cells = [{"p": p, "seed": s} for p in (0.0, 0.5) for s in (0, 1, 2)]
+    ids = [str(i) for i in range(6)]
+    assert [u.ids for u in sweep.units(cells, ids, 1)] == [[str(i)] for i in range(6)]
+    assert [u.ids for u in sweep.units(cells, ids, 2)] == [["0", "1"], ["2"], ["3", "4"], ["5"]]
+    grouped = sweep.units(cells, ids, 16)
+    assert [[c["seed"] for c in u.cells] for u in grouped] == [[0, 1, 2], [0, 1, 2]]
+
+
+def test_unit_of_a_group_calls_run_group_once() -> None:
+    calls: list[int] = []
+
+    def group(cfg: dict, cells: list[dict]) -> list[dict]:
+        calls.append(len(cells))
+        return [{"exit": c["seed"] / 10} for c in cells]
+
+    unit = sweep.Unit([{"p": 0.0, "seed": 0}, {"p": 0.0, "seed": 1}], ["a", "b"])
+    rows = sweep.run_unit(lambda cfg, c: {"exit": -1.0}, group, {}, unit)
+    assert calls == [2] and [r["exit"] for r in rows] == [0.0, 0.1]
+    assert [r["run_id"] for r in rows] == ["a", "b"] and all(r["run_s"] >= 0 for r in rows)
+
+
+# -- the journal ------------------------------------------------------------------------------
+def test_journal_appends_whole_lines_and_cuts_a_torn_one(tmp_path: Path) -> None:
+    path = tmp_path / "runs.jsonl"
+    with sweep.Journal(path) as j:
+        assert j.rows() == []
+        j.append({"run_id": "a", "exit": float("nan")})
+        j.append({"run_id": "b", "trajectories": [[0, 1]]})
+    with open(path, "ab") as f:
+        f.write(b'{"run_id": "c", "ex')  # a machine dying mid-write
+    with sweep.Journal(path) as j:
+        assert [r["run_id"] for r in j.rows()] == ["a", "b"] and j.repaired > 0
+        j.append({"run_id": "c"})
+    assert [r["run_id"] for r in _lines(tmp_path)] == ["a", "b", "c"]
+
+
+def test_journal_has_one_writer(tmp_path: Path) -> None:
+    with sweep.Journal(tmp_path / "runs.jsonl"):
+        with pytest.raises(RuntimeError, match="another sweep is writing"):
+            sweep.Journal(tmp_path / "runs.jsonl").__enter__()
+    with sweep.Journal(tmp_path / "runs.jsonl"):  # released on exit
+        pass
+
+
+def test_journal_refuses_a_line_that_is_not_a_row(tmp_path: Path) -> None:
+    (tmp_path / "runs.jsonl").write_text('{"run_id": "a"}\n[1, 2]\n')
+    with pytest.raises(ValueError, match="line 2: expected a JSON object"):
+        sweep.Journal(tmp_path / "runs.jsonl").__enter__()
+
+
+# -- serial resume ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The tiny sweep run serially in one go: the reference rows."""
+    return ex.run_experiment("trajectory", tmp_path_factory.mktemp("serial"), TINY, echo=_quiet)
+
+
+def test_serial_sweep_resumes_after_a_failed_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serial: dict, capsys
+) -> None:
+    attempts: list[dict] = []
+
+    def flaky(cfg: dict, cell: dict) -> dict:
+        attempts.append(cell)
+        if cell == {"p": 0.5, "cue": "channel", "model": TINY["models"][0], "seed": 0}:
+            if sum(a == cell for a in attempts) == 1:
+                raise OSError("disk on fire")
+        return ex._supervised_cell(cfg, cell)
+
+    _with_cell(monkeypatch, flaky)
+    sets = [a for k, v in TINY.items() for a in ("--set", f"{k}={json.dumps(v)}")]
+    assert main(["experiment", "--out", str(tmp_path), *sets]) == 1
+    out = capsys.readouterr()
+    assert "FAILED p=0.5 cue=channel" in out.out and "OSError: disk on fire" in out.out
+    assert "1 runs failed" in out.err
+    assert len(_lines(tmp_path)) == 3 and len(attempts) == 4
+    assert len((tmp_path / "runs.csv").read_text().splitlines()) == 1 + 3
+
+    assert main(["experiment", "--out", str(tmp_path), *sets]) == 0
+    assert len(attempts) == 5 and attempts[-1]["p"] == 0.5  # only the failed run again
+    assert "(3 already in runs.jsonl); running 1" in capsys.readouterr().out
+    r = ex.run_experiment("trajectory", tmp_path, TINY, echo=_quiet)  # nothing left to run
+    assert r["ran"] == 0 and len(attempts) == 5
+    lines = _lines(tmp_path)
+    assert sorted(x["run_id"] for x in lines) == sorted(x["run_id"] for x in serial["rows"])
+    assert _measured(r["rows"]) == _measured(serial["rows"])  # grid order, field by field
+    assert r["table"] == serial["table"]
+    assert (tmp_path / "runs.csv").read_text().splitlines()[0] == (
+        (serial["out"] / "runs.csv").read_text().splitlines()[0]
+    )
+
+
+def test_a_changed_config_runs_again_and_keeps_the_old_rows(tmp_path: Path) -> None:
+    ex.run_experiment("trajectory", tmp_path, {**TINY, "ps": [0.0], "seeds": [0]}, echo=_quiet)
+    r = ex.run_experiment(
+        "trajectory", tmp_path, {**TINY, "ps": [0.0], "seeds": [0], "steps": 2}, echo=_quiet
+    )
+    assert r["ran"] == 1 and len(r["rows"]) == 1 and len(_lines(tmp_path)) == 2
+
+
+# -- Ray --------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ray_instance() -> Any:
+    """One local Ray instance (2 CPUs) for this module's Ray tests."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # The killing cell below lives in this test module, which workers cannot import.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield ray
+    ray.shutdown()
+
+
+def _dies_once(folder: Path, cfg: dict, cell: dict) -> dict:
+    """The cell p=0.5, seed=1 kills its own worker process on its first attempt (a marker
+    file in ``folder`` records the attempt)."""
+    if cell["p"] == 0.5 and cell["seed"] == 1:
+        marker = folder / "attempted"
+        if not marker.exists():
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+    return ex._supervised_cell(cfg, cell)
+
+
+def test_ray_sweep_gives_the_serial_rows(tmp_path: Path, ray_instance: Any, serial: dict) -> None:
+    r = ex.run_experiment("trajectory", tmp_path, TINY, ray=True, echo=_quiet)
+    assert r["ran"] == 4 and not r["failed"]
+    assert _measured(r["rows"]) == _measured(serial["rows"])
+    assert r["table"] == serial["table"]
+    assert [p.name for p in r["plots"]] == [p.name for p in serial["plots"]]
+    assert sorted(x["run_id"] for x in _lines(tmp_path)) == sorted(
+        x["run_id"] for x in serial["rows"]
+    )
+
+
+def test_ray_sweep_with_a_killed_worker_finishes_on_rerun(
+    tmp_path: Path, ray_instance: Any, monkeypatch: pytest.MonkeyPatch, serial: dict
+) -> None:
+    _with_cell(monkeypatch, functools.partial(_dies_once, tmp_path))
+    lines: list[str] = []
+    first = ex.run_experiment("trajectory", tmp_path, TINY, ray=True, echo=lines.append)
+    assert (tmp_path / "attempted").exists()
+    assert len(first["failed"]) == 1 and first["failed"][0].unit.cells[0]["seed"] == 1
+    assert any(line.startswith("  FAILED p=0.5") for line in lines)
+    assert len(first["rows"]) == 3 == len(_lines(tmp_path))
+    second = ex.run_experiment("trajectory", tmp_path, TINY, ray=True, echo=_quiet)
+    assert second["ran"] == 1 and not second["failed"]
+    ids = [x["run_id"] for x in _lines(tmp_path)]
+    assert len(ids) == len(set(ids)) == 4  # every run exactly once
+    assert _measured(second["rows"]) == _measured(serial["rows"])
