@@ -1,5 +1,14 @@
-"""Seed ensembles: K independent models of one configuration trained at once, in one
-process, as one batched model.
+"""Seed ensembles: the runs of one configuration with K seeds, trained at once in one
+process as one batched model.
+
+Member m is the run of ``seeds[m]``: initialised from that torch seed, trained on the
+level stream of ``(spec, seeds[m])`` at the ids a solo run draws (`LevelStream` with
+``seeds``: one stream call makes the K·B levels of a step, one buffer, rendered and
+labelled at once), with its own Adam state, evaluated on its seed's evaluation levels. So
+an ensemble of seeds (0, 1, 2) computes what three solo runs compute, and a sweep may group
+a cell's seeds into ensembles or not without changing a result. Distinct seeds give the
+members disjoint levels (a level is a pure function of (spec, seed, id)); under
+``torchrun`` the ranks split the ids of every member as they split a solo run's.
 
 `Ensemble` stacks the members' parameters (`torch.func.stack_module_state`: every
 parameter gets a leading member axis [K, ...]) and runs them through one parameter-less
@@ -8,30 +17,25 @@ copy of the model (`torch.func.functional_call`), for every model of
 parameters *is* K independent Adams: every Adam operation is elementwise, so member m's
 moments and updates depend on member m's gradients alone (the step count is shared, and
 equal for all). The loss is the sum of the members' mean losses, so member m's gradient
-is its own loss's. One stream call makes the K·B levels of a step (one contiguous id
-range, `fastmaze.train.stream.batch_ids`), one backward and one optimizer step serve all
-members.
+is its own loss's; one backward and one optimizer step serve all members.
 
 **Two ways to run the members, chosen by device (`VECTORIZED`).** On CUDA the members
 are vmap'd (`torch.vmap` over `functional_call`): vmap lowers the batched convolutions to
 grouped ones, one kernel launch for all K members instead of K. On the CPU the members
 run one after another on slices of the stacked parameters: the kernels are then exactly
-those of a solo run (bitwise the same training), while a grouped convolution (oneDNN)
-sums its products in another order than an ungrouped one, so vmap'd members drift from
-their solo runs in the last bits (~1e-7 relative per forward pass), and Adam turns a
-gradient that is zero up to rounding (the exit task's score bias: a softmax ignores a
+those of a solo run, so the training is bitwise the same, while a grouped convolution
+(oneDNN) sums its products in another order than an ungrouped one: vmap'd members drift
+from their solo runs in the last bits (~1e-7 relative per forward pass), and Adam turns
+a gradient that is zero up to rounding (the exit task's score bias: a softmax ignores a
 common shift) into updates of size ``lr`` of either sign. `benchmarks/bench_ensemble.py`
-measures both ways against K sequential solo runs, so the choice per device rests on figures.
+measures both ways against K sequential solo runs, so the choice per device rests on
+figures.
 
-**Exactness.** Member m of an ensemble trains on the same levels (ids of member m), from
-the same initialisation (torch seed ``seed + m``) and with the same optimizer as
-``SupervisedConfig(..., member=m)`` trained alone: bitwise on the CPU (asserted in
-`tests/test_train_ensemble.py`); vmap'd, within float rounding grown over training (the
-test asserts 1e-4 after a few steps of the path task, whose every gradient is real).
+**Exactness** (`tests/test_train_ensemble.py`): on the CPU, member m's parameters,
+metrics, level ids and stream statistics equal the solo run's of its seed bitwise, for
+every task; vmap'd, the parameters agree within 1e-4 after a few steps of the path task
+(whose every gradient is a real one), float rounding grown over training.
 
-**DDP.** Under ``torchrun`` the stacked model is wrapped in `DistributedDataParallel`;
-each rank draws its own share of every member's ids (the id layout is (batch, rank,
-member)), and the gradients of every member are averaged over ranks.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoin
 from fastmaze.train.distributed import Dist, all_reduce_mean, init_distributed
 from fastmaze.train.stream import LevelStream
 
-__all__ = ["VECTORIZED", "Ensemble", "member_results", "train_supervised_ensemble"]
+__all__ = ["VECTORIZED", "Ensemble", "train_supervised_ensemble"]
 
 
 #: Whether `Ensemble` vmaps its members, by device type (others: vmap). On the CPU the
@@ -138,37 +142,45 @@ class Ensemble(nn.Module):
         return module
 
 
-def _models(c: Any, device: torch.device) -> list[nn.Module]:
-    from fastmaze.train.supervised import build_model
-
-    out = []
-    for m in range(c.ensemble):
-        torch.manual_seed(c.seed + m)  # as `train_supervised` with member=m
-        out.append(build_model(c).to(device))
+def _members(c: Any, seeds: Sequence[int]) -> list[Any]:
+    """The solo config of each seed (``ensemble`` 1): what each member's run is."""
+    out = [replace(c, seed=int(s), ensemble=1) for s in seeds]
+    if not out or len({m.seed for m in out}) != len(out):
+        raise ValueError(f"seeds: expected one or more distinct seeds, got {list(seeds)!r}")
     return out
 
 
-def train_supervised_ensemble(config: Any, dist: Dist | None = None) -> dict[str, Any]:
-    """Trains the ``config.ensemble`` members of a `SupervisedConfig` at once (``member``
-    must be None). Returns {"members": K results, each as `train_supervised` returns for
-    ``replace(config, member=m)``, "config", "steps", "samples_per_s" (levels per second,
-    all members), "wall_s"}. Called by `train_supervised` for ensemble > 1."""
-    from fastmaze.train.supervised import _evaluate_all, logits_loss, stream_statistics
+def train_supervised_ensemble(
+    config: Any, seeds: Sequence[int], dist: Dist | None = None
+) -> list[dict[str, Any]]:
+    """Trains the runs of ``config`` (a `SupervisedConfig`) with each of ``seeds`` at once;
+    returns one result per seed, in order, each what `train_supervised` returns for
+    ``replace(config, seed=s, ensemble=1)`` (bitwise so on the CPU; module docstring), with
+    ``samples_per_s`` the member's own levels per second of the ensemble's training.
+
+    ``config.checkpoint`` holds all members (and the seeds); a resumed ensemble continues
+    exactly. Under torchrun, call it in every process."""
+    from fastmaze.train.supervised import _evaluate_all, build_model, logits_loss, stream_statistics
 
     c = config.resolved()
-    if c.member is not None:
-        raise ValueError("train_supervised_ensemble: member must be None (all members)")
-    K, B = c.ensemble, c.batch
+    solos = _members(c, seeds)
+    seeds = [m.seed for m in solos]
+    K, B = len(solos), c.batch
     dist = dist or init_distributed(c.device)
     device = dist.device
-    model = Ensemble(_models(c, device)).to(device)
+    models = []
+    for m in solos:
+        torch.manual_seed(m.seed)  # as `train_supervised` of that seed
+        models.append(build_model(m).to(device))
+    model = Ensemble(models).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
     step, histories = 0, [[] for _ in range(K)]
     if c.checkpoint and c.resume and os.path.exists(c.checkpoint):
         state = load_checkpoint(c.checkpoint, map_location=device)
-        if state.get("members") != K:
+        if state.get("seeds") != seeds:
             raise ValueError(
-                f"resume: {c.checkpoint} holds {state.get('members', 1)} members, this run {K}"
+                f"resume: {c.checkpoint} holds the members of seeds "
+                f"{state.get('seeds', [state.get('config', {}).get('seed')])}, this run {seeds}"
             )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -184,7 +196,7 @@ def train_supervised_ensemble(config: Any, dist: Dist | None = None) -> dict[str
     stream = LevelStream(
         c.spec,
         B,
-        seed=c.seed,
+        seeds=seeds,
         task=c.task,
         cue=c.cue,
         pixels=c.pixels,
@@ -193,20 +205,19 @@ def train_supervised_ensemble(config: Any, dist: Dist | None = None) -> dict[str
         start_batch=step,
         prefetch=c.prefetch,
         threads=c.threads,
-        members=K,
     )
     bar = None
     if c.progress and dist.is_main:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=c.steps, initial=step, unit="step", desc=f"ensemble of {K}", leave=False)
+        bar = tqdm(total=c.steps, initial=step, unit="step", desc=f"{K} seeds", leave=False)
 
     def save() -> None:
         if c.checkpoint and dist.is_main:
             save_checkpoint(
                 c.checkpoint,
                 {
-                    "members": K,
+                    "seeds": seeds,
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
                     "step": step,
@@ -221,11 +232,11 @@ def train_supervised_ensemble(config: Any, dist: Dist | None = None) -> dict[str
     try:
         while step < c.steps:
             batch = stream.next_on(device)
-            ids = batch.ids.reshape(K, B)
-            seen.append(ids[:, [0, -1]])
+            seen.append(batch.ids.reshape(K, B)[:, [0, -1]])
             logits = wrapped(batch.obs.view(K, B, *batch.obs.shape[1:]))
-            parts = [logits_loss(logits[m], _member_batch(batch, m, B), c.task) for m in range(K)]
-            loss = torch.stack([p[0] for p in parts])
+            loss = torch.stack(
+                [logits_loss(logits[m], _rows(batch, m, B), c.task)[0] for m in range(K)]
+            )
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()
             opt.step()
@@ -235,11 +246,11 @@ def train_supervised_ensemble(config: Any, dist: Dist | None = None) -> dict[str
                 if step % 20 == 0 or step == c.steps:
                     bar.set_postfix(loss=f"{loss.mean().item():.3f}")
             if c.eval_every and step % c.eval_every == 0 and step < c.steps:
-                for m in range(K):
+                for m, solo in enumerate(solos):
                     record = {"step": step, "loss": all_reduce_mean(loss[m], dist)}
                     if dist.is_main:
                         record["eval"] = _evaluate_all(
-                            model.member(m), c, c.eval_episodes_periodic, device
+                            model.member(m), solo, c.eval_episodes_periodic, device
                         )
                     histories[m].append(record)
             if c.checkpoint_every and step % c.checkpoint_every == 0:
@@ -251,51 +262,37 @@ def train_supervised_ensemble(config: Any, dist: Dist | None = None) -> dict[str
         if bar is not None:
             bar.close()
     done = step - first_step
-    trained_on = step * B * dist.world_size * K
-    realised = (
-        stream_statistics(c.spec, c.seed, trained_on, cue_color=c.cue_color, threads=c.threads)
-        if dist.is_main and trained_on and c.cue_color in c.spec.palette
-        else {}
-    )
+    trained_on = step * B * dist.world_size
     spans = np.array(seen, dtype=np.int64).reshape(-1, K, 2)
-    members = []
-    for m in range(K):
-        solo = model.member(m)
-        metrics = _evaluate_all(solo, c, c.eval_episodes, device) if dist.is_main else {}
-        members.append(
+    results = []
+    for m, solo in enumerate(solos):
+        member = model.member(m)
+        main = dist.is_main
+        realised = (
+            stream_statistics(
+                c.spec, solo.seed, trained_on, cue_color=c.cue_color, threads=c.threads
+            )
+            if main and trained_on and c.cue_color in c.spec.palette
+            else {}
+        )
+        results.append(
             {
-                "config": replace(c, member=m).to_dict(),
-                "metrics": metrics,
+                "config": solo.to_dict(),
+                "metrics": _evaluate_all(member, solo, c.eval_episodes, device) if main else {},
                 "history": histories[m],
                 "stream_stats": realised,
-                "model": solo,
+                "model": member,
                 "steps": step,
                 "batch_id_ranges": spans[:, m],
                 "samples_per_s": done * B * dist.world_size / train_s if done else math.nan,
-                "stream_samples_per_s": stream.samples_per_s / K,
+                "stream_samples_per_s": stream.samples_per_s,
                 "wall_s": time.perf_counter() - t0,
             }
         )
-    return {
-        "config": c.to_dict(),
-        "members": members,
-        "steps": step,
-        "samples_per_s": done * B * K * dist.world_size / train_s if done else math.nan,
-        "wall_s": time.perf_counter() - t0,
-    }
+    return results
 
 
-def _member_batch(batch: Any, m: int, B: int) -> Any:
-    """Member m's rows of an ensemble batch (``target`` and ``mask``; views)."""
+def _rows(batch: Any, m: int, B: int) -> Any:
+    """Member m's rows of an ensemble batch (views)."""
     rows = slice(m * B, (m + 1) * B)
     return replace(batch, obs=batch.obs[rows], target=batch.target[rows], mask=batch.mask[rows])
-
-
-def member_results(config: Any) -> list[dict[str, Any]]:
-    """The K member results of ``config`` (a `SupervisedConfig`): one ensemble run when
-    ``config.ensemble`` > 1, else the one solo run in a list."""
-    from fastmaze.train.supervised import train_supervised
-
-    if config.ensemble > 1 and config.member is None:
-        return train_supervised_ensemble(config)["members"]
-    return [train_supervised(config)]

@@ -4,14 +4,16 @@ A background thread generates levels with `fastmaze.generate` (the core releases
 renders them into preallocated (pinned, when CUDA is available) buffers and computes the
 targets, while the trainer works on the previous batch.
 
-**Ids** (`batch_ids`, the one definition). Batch k of member m (of ``members``, the models
-of a seed ensemble) on rank r (of ``world_size``) holds ids
-``first_id + ((k·world_size + r)·members + m)·batch_size + j`` for j < batch_size:
-disjoint across members, ranks and batches, and a pure function of (k, r, m), so a resumed
-stream (``start_batch=k``) yields exactly the batches a straight run would. A rank's
-members of one step are one contiguous range of ``members·batch_size`` ids (one
-`fastmaze.generate` call); a solo run is member 0 of 1, and a stream of ``member=m`` alone
-draws exactly member m's share.
+**Ids.** Batch k of rank r (of ``world_size``) holds ids
+``first_id + (k·world_size + r)·batch_size + j`` for j < batch_size: disjoint across ranks
+and batches, and a pure function of (k, r), so a resumed stream (``start_batch=k``) yields
+exactly the batches a straight run would.
+
+**Seed ensembles** (``seeds``): a batch holds the K·``batch_size`` levels of K level
+streams of one step, member-major: rows m·B .. (m+1)·B - 1 are batch k of ``(spec,
+seeds[m])``, the same ids as above, so member m's rows are exactly the batch a stream of
+``seed=seeds[m]`` alone would yield. Distinct seeds make the members' levels disjoint
+(a level is a pure function of (spec, seed, id)); ranks split the ids of every member.
 
 **Observations** (``cue``): ``"channel"`` one-hot planes (wall, agent, one per palette
 colour; `fastmaze.render.symbolic`), ``"hidden"`` the same with the colour planes zero,
@@ -31,6 +33,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,7 @@ import torch
 from torch import Tensor
 
 import fastmaze
+from fastmaze.levels import MAX_ID, _check_int, generate_into
 from fastmaze.render import rgb, symbolic
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec
@@ -49,20 +53,16 @@ CUES = ("channel", "rgb", "hidden")
 TASKS = ("exit", "action", "path")
 
 
-def batch_ids(
-    k: int,
-    batch_size: int,
-    rank: int = 0,
-    world_size: int = 1,
-    first_id: int = 0,
-    *,
-    member: int = 0,
-    members: int = 1,
-) -> tuple[int, int]:
-    """(start, n) of the ids of batch k of member ``member`` (of ``members``) on rank
-    ``rank`` (of ``world_size``): ``first_id + ((k·world_size + rank)·members + member)·
-    batch_size``, n = ``batch_size`` (see the module docstring)."""
-    return first_id + ((k * world_size + rank) * members + member) * batch_size, batch_size
+def _distinct_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    out = tuple(_check_int("seeds", s, 0, 2**64 - 1) for s in seeds)
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"seeds: expected one or more distinct seeds, got {list(seeds)!r}")
+    return out
+
+
+def batch_ids(k: int, batch_size: int, rank: int = 0, world_size: int = 1, first_id: int = 0):
+    """(start, n) of the ids of batch k of rank ``rank``: see the module docstring."""
+    return first_id + (k * world_size + rank) * batch_size, batch_size
 
 
 @dataclass
@@ -99,10 +99,9 @@ class _Slot:
 
 class LevelStream:
     """Iterator over `Batch`es of ``batch_size`` fresh levels of ``(spec, seed)``, made by a
-    background thread ``prefetch`` batches ahead. With ``members`` = K > 1 (a seed
-    ensemble) and ``member`` None, a batch holds the K·``batch_size`` levels of all members
-    of one step, member-major (rows m·B .. (m+1)·B - 1 are member m's); with ``member`` = m,
-    member m's ``batch_size`` levels alone. ``position`` is the index of the next
+    background thread ``prefetch`` batches ahead; with ``seeds`` (K distinct seeds,
+    ``seed`` unused), batches of K·``batch_size`` levels, one block per seed (module
+    docstring). ``position`` is the index of the next
     batch `next` returns (save it in checkpoints; pass it back as ``start_batch``).
     ``samples_per_s`` is the producer's throughput (levels generated, rendered and labelled
     per second of its own work)."""
@@ -123,8 +122,7 @@ class LevelStream:
         prefetch: int = 2,
         pin: bool | None = None,
         threads: int | None = None,
-        members: int = 1,
-        member: int | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"task: {task!r}; expected one of {', '.join(TASKS)}")
@@ -132,15 +130,10 @@ class LevelStream:
             raise ValueError(f"cue: {cue!r}; expected one of {', '.join(CUES)}")
         if batch_size < 1 or prefetch < 1 or not 0 <= rank < world_size:
             raise ValueError("batch_size, prefetch must be >= 1 and 0 <= rank < world_size")
-        if members < 1 or not (member is None or 0 <= member < members):
-            raise ValueError(
-                f"members: {members!r}, member: {member!r}; expected members >= 1 and member "
-                "None (all) or 0 <= member < members"
-            )
-        self.members, self.member = int(members), member
+        self.seeds = (int(seed),) if seeds is None else _distinct_seeds(seeds)
         self.per_member = int(batch_size)
-        batch_size = batch_size * members if member is None else batch_size
-        self.spec, self.batch_size, self.seed = spec, int(batch_size), int(seed)
+        batch_size = self.per_member * len(self.seeds)
+        self.spec, self.batch_size, self.seed = spec, int(batch_size), self.seeds[0]
         self.task, self.cue, self.pixels = task, cue, int(pixels)
         self.first_id, self.rank, self.world_size = int(first_id), int(rank), int(world_size)
         self.threads = threads
@@ -172,17 +165,16 @@ class LevelStream:
     # -- producer ----------------------------------------------------------------------------
     def fill(self, slot: _Slot, k: int) -> None:
         """Generates, renders and labels batch k into ``slot`` (the producer's work)."""
-        start, n = batch_ids(
-            k,
-            self.per_member,
-            self.rank,
-            self.world_size,
-            self.first_id,
-            member=self.member or 0,
-            members=self.members,
-        )
-        n = self.batch_size
-        levels = fastmaze.generate(self.spec, n, self.seed, start, threads=self.threads)
+        start, b = batch_ids(k, self.per_member, self.rank, self.world_size, self.first_id)
+        if len(self.seeds) == 1:
+            levels = fastmaze.generate(self.spec, b, self.seed, start, threads=self.threads)
+        else:  # one buffer, one core call per member's seed; rendered and solved at once
+            _check_int("start", start, 0, MAX_ID - b)
+            ids = np.tile(np.arange(start, start + b, dtype=np.int64), len(self.seeds))
+            levels = fastmaze.Levels.empty(self.spec, self.seed, ids)
+            for m, s in enumerate(self.seeds):
+                generate_into(self.spec, s, start, levels[m * b : (m + 1) * b], self.threads)
+        n = len(levels)
         a = slot.np
         if self.cue == "rgb":
             rgb(levels, pixels=self.pixels, out=a["obs"], threads=self.threads)

@@ -86,10 +86,10 @@ class SupervisedConfig:
       as trained), to let it think longer (or shorter) than in training.
     - ``steps`` of ``batch`` levels (per rank), Adam with ``lr`` and ``weight_decay``;
       ``seed`` seeds the levels (stream and evaluation) and torch.
-    - ``ensemble``: K > 1 trains K independent models at once as one batched model
-      (`fastmaze.train.ensemble`): member m is initialised from torch seed ``seed + m``,
-      draws its own ``batch`` levels per step (ids of member m of K, `stream.batch_ids`)
-      and has its own Adam state; ``member`` = m trains member m alone, the same training.
+    - ``ensemble``: K > 1 trains the K runs of seeds ``seed``, ``seed + 1``, ..,
+      ``seed + K - 1`` at once, as one batched model (`fastmaze.train.ensemble`): each
+      member has its own initialisation, levels, Adam state and metrics, and is the same
+      training as the run of its seed alone.
     - ``eval_every`` steps (0: only at the end) on ``eval_episodes_periodic`` levels per set;
       final evaluation on ``eval_episodes`` (>= 10,000 by default) levels per set.
     - ``checkpoint`` path, written every ``checkpoint_every`` steps (0: never) and at the
@@ -113,7 +113,6 @@ class SupervisedConfig:
     weight_decay: float = 0.0
     seed: int = 0
     ensemble: int = 1
-    member: int | None = None
     device: str | None = None
     eval_every: int = 0
     eval_episodes: int = 10_000
@@ -145,11 +144,9 @@ class SupervisedConfig:
             t = self.eval_iterations
             if isinstance(t, bool) or not isinstance(t, int) or t < 1:
                 raise ValueError(f"eval_iterations: expected an integer >= 1 or None, got {t!r}")
-        k, m = self.ensemble, self.member
+        k = self.ensemble
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"ensemble: expected an integer >= 1 (models at once), got {k!r}")
-        if m is not None and (isinstance(m, bool) or not isinstance(m, int) or not 0 <= m < k):
-            raise ValueError(f"member: expected None or an integer in [0, {k}), got {m!r}")
+            raise ValueError(f"ensemble: expected an integer >= 1 (seeds at once), got {k!r}")
         spec = self.spec
         if spec is None:
             spec = correlated(1.0, size=(4, 4), algorithm="kruskal")
@@ -531,23 +528,29 @@ def stream_statistics(
 def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict[str, Any]:
     """Trains per ``config``; returns {"config", "metrics" (final evaluation by set),
     "history" (periodic evaluations), "model" (the trained module, unwrapped), "steps",
-    "stream_stats" (`stream_statistics` of the levels the run trained on; for a member
-    of an ensemble, of all members' levels: the stream its share is drawn from),
+    "stream_stats" (`stream_statistics` of the levels the run trained on),
     "samples_per_s" (training), "stream_samples_per_s" (the producer alone), "wall_s"}.
     Under torchrun, call it in every process (it initialises the group).
 
-    With ``ensemble`` = K > 1 and ``member`` None, the K members train at once
-    (`fastmaze.train.ensemble.train_supervised_ensemble`) and the result is {"members": K
-    results as above, one per member, "config", "steps", "samples_per_s", "wall_s"}."""
+    With ``ensemble`` = K > 1 the K seeds train at once and the result is {"members": the
+    K results above, the one of seed ``seed + m`` at m, "config", "steps", "samples_per_s"
+    (all members), "wall_s"} (`fastmaze.train.ensemble.train_supervised_ensemble`)."""
     c = config.resolved()
-    if c.ensemble > 1 and c.member is None:
+    if c.ensemble > 1:
         from fastmaze.train.ensemble import train_supervised_ensemble
 
-        return train_supervised_ensemble(c, dist)
-    member = c.member or 0
+        members = train_supervised_ensemble(c, range(c.seed, c.seed + c.ensemble), dist)
+        first = members[0]
+        return {
+            "config": c.to_dict(),
+            "members": members,
+            "steps": first["steps"],
+            "samples_per_s": sum(r["samples_per_s"] for r in members),
+            "wall_s": first["wall_s"],
+        }
     dist = dist or init_distributed(c.device)
     device = dist.device
-    torch.manual_seed(c.seed + member)
+    torch.manual_seed(c.seed)
     model = build_model(c).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=c.lr, weight_decay=c.weight_decay)
     step, history = 0, []
@@ -576,8 +579,6 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
         start_batch=step,
         prefetch=c.prefetch,
         threads=c.threads,
-        members=c.ensemble,
-        member=member,
     )
     bar = None
     if c.progress and dist.is_main:
@@ -629,7 +630,7 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
             bar.close()
     done = step - first_step
     metrics = _evaluate_all(model, c, c.eval_episodes, device) if dist.is_main else {}
-    trained_on = step * c.batch * dist.world_size * c.ensemble  # all members' levels
+    trained_on = step * c.batch * dist.world_size
     realised = (
         stream_statistics(c.spec, c.seed, trained_on, cue_color=c.cue_color, threads=c.threads)
         if dist.is_main and trained_on and c.cue_color in c.spec.palette
