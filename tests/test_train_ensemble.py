@@ -44,7 +44,7 @@ def _flat(model: torch.nn.Module) -> torch.Tensor:
 
 def test_stream_of_seeds_is_their_streams_side_by_side() -> None:
     seeds, B = (4, 9, 2), 5
-    with LevelStream(SPEC, B, seeds=seeds, threads=1, task="path", rank=1, world_size=2) as every:
+    with LevelStream(SPEC, B, seeds=seeds, task="path", rank=1, world_size=2) as every:
         got = []
         for _ in range(2):
             b = every.next()

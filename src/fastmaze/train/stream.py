@@ -42,7 +42,7 @@ import torch
 from torch import Tensor
 
 import fastmaze
-from fastmaze.levels import MAX_ID, _check_int, generate_into
+from fastmaze.levels import MAX_ID, _check_int, default_threads, generate_into
 from fastmaze.render import rgb, symbolic
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec
@@ -172,8 +172,9 @@ class LevelStream:
             _check_int("start", start, 0, MAX_ID - b)
             ids = np.tile(np.arange(start, start + b, dtype=np.int64), len(self.seeds))
             levels = fastmaze.Levels.empty(self.spec, self.seed, ids)
+            threads = default_threads() if self.threads is None else self.threads
             for m, s in enumerate(self.seeds):
-                generate_into(self.spec, s, start, levels[m * b : (m + 1) * b], self.threads)
+                generate_into(self.spec, s, start, levels[m * b : (m + 1) * b], threads)
         n = len(levels)
         a = slot.np
         if self.cue == "rgb":
