@@ -50,9 +50,21 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _with_cell(monkeypatch: pytest.MonkeyPatch, run_one: Any) -> None:
+def _with_fault(monkeypatch: pytest.MonkeyPatch, fault: Any) -> None:
+    """The trajectory preset with ``fault(cells)`` called before each unit trains."""
     traj = ex.PRESETS["trajectory"]
-    monkeypatch.setitem(ex.PRESETS, "trajectory", dataclasses.replace(traj, run_one=run_one))
+    one, group = traj.run_one, traj.run_group
+
+    def run_one(cfg: dict, cell: dict) -> dict:
+        fault([cell])
+        return one(cfg, cell)
+
+    def run_group(cfg: dict, cells: list[dict]) -> list[dict]:
+        fault(cells)
+        return group(cfg, cells)
+
+    faulty = dataclasses.replace(traj, run_one=run_one, run_group=run_group)
+    monkeypatch.setitem(ex.PRESETS, "trajectory", faulty)
 
 
 # -- run ids and units ------------------------------------------------------------------------
@@ -62,20 +74,22 @@ def test_run_id_is_the_resolved_config_not_how_it_runs() -> None:
     cell = ex._cells("trajectory", cfg)[0]
     base = sweep.run_id(cfg, axes, cell)
     assert len(base) == 16 and base == sweep.run_id(json.loads(json.dumps(cfg)), axes, cell)
-    how = {"progress": True, "cpus_per_run": 2, "gpus_per_run": 0.5, "ps": [0.0]}
+    how = {"progress": True, "cpus_per_run": 2, "gpus_per_run": 0.5, "ps": [0.0], "ensemble": 1}
     assert sweep.run_id(ex.resolve("trajectory", {**TINY, **how}), axes, cell) == base
     for change in ({"steps": 4}, {"lr": 1e-3}, {"size": [4, 4]}):
         assert sweep.run_id(ex.resolve("trajectory", {**TINY, **change}), axes, cell) != base
     assert sweep.run_id(cfg, axes, {**cell, "seed": 7}) != base
 
 
-def test_units_group_one_cells_seeds() -> None:
+def test_units_group_the_seeds_of_one_cell() -> None:
     cells = [{"p": p, "seed": s} for p in (0.0, 0.5) for s in (0, 1, 2)]
     ids = [str(i) for i in range(6)]
-    assert [u.ids for u in sweep.units(cells, ids, 1)] == [[str(i)] for i in range(6)]
+    assert [u.positions for u in sweep.units(cells, ids, 1)] == [[i] for i in range(6)]
     assert [u.ids for u in sweep.units(cells, ids, 2)] == [["0", "1"], ["2"], ["3", "4"], ["5"]]
     grouped = sweep.units(cells, ids, 16)
     assert [[c["seed"] for c in u.cells] for u in grouped] == [[0, 1, 2], [0, 1, 2]]
+    mixed = [{"p": 0.0, "seed": 0}, {"p": 0.5, "seed": 0}, {"p": 0.0, "seed": 9}]
+    assert [u.positions for u in sweep.units(mixed, ids[:3], 16)] == [[0, 2], [1]]
 
 
 def test_unit_of_a_group_calls_run_group_once() -> None:
@@ -85,7 +99,7 @@ def test_unit_of_a_group_calls_run_group_once() -> None:
         calls.append(len(cells))
         return [{"exit": c["seed"] / 10} for c in cells]
 
-    unit = sweep.Unit([{"p": 0.0, "seed": 0}, {"p": 0.0, "seed": 1}], ["a", "b"])
+    unit = sweep.Unit([{"p": 0.0, "seed": 0}, {"p": 0.0, "seed": 1}], ["a", "b"], [0, 1])
     rows = sweep.run_unit(lambda cfg, c: {"exit": -1.0}, group, {}, unit)
     assert calls == [2] and [r["exit"] for r in rows] == [0.0, 0.1]
     assert [r["run_id"] for r in rows] == ["a", "b"] and all(r["run_s"] >= 0 for r in rows)
@@ -123,24 +137,39 @@ def test_journal_refuses_a_line_that_is_not_a_row(tmp_path: Path) -> None:
 # -- serial resume ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def serial(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The tiny sweep run serially in one go: the reference rows."""
+    """The tiny sweep run serially in one go, each cell's seeds as one ensemble (the
+    preset's default): the reference rows."""
     return ex.run_experiment("trajectory", tmp_path_factory.mktemp("serial"), TINY, echo=_quiet)
 
 
+@pytest.fixture(scope="module")
+def solo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The same sweep with ``ensemble=1``: one run after another."""
+    folder = tmp_path_factory.mktemp("solo")
+    return ex.run_experiment("trajectory", folder, {**TINY, "ensemble": 1}, echo=_quiet)
+
+
+def test_ensemble_rows_are_the_solo_rows(serial: dict, solo: dict) -> None:
+    """Each member of a cell's seed ensemble is the run of its seed alone (bitwise on the
+    CPU), so both sweeps give the same rows under the same run ids."""
+    assert [(r["p"], r["seed"]) for r in serial["rows"]] == [(0.0, 0), (0.0, 1), (0.5, 0), (0.5, 1)]
+    assert _measured(serial["rows"]) == _measured(solo["rows"])
+    assert serial["table"] == solo["table"]
+
+
 def test_serial_sweep_resumes_after_a_failed_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serial: dict, capsys
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, solo: dict, capsys
 ) -> None:
     attempts: list[dict] = []
 
-    def flaky(cfg: dict, cell: dict) -> dict:
-        attempts.append(cell)
-        if cell == {"p": 0.5, "cue": "channel", "model": TINY["models"][0], "seed": 0}:
-            if sum(a == cell for a in attempts) == 1:
-                raise OSError("disk on fire")
-        return ex._supervised_cell(cfg, cell)
+    def flaky(cells: list[dict]) -> None:
+        attempts.extend(cells)
+        if cells[0]["p"] == 0.5 and cells[0]["seed"] == 0 and attempts.count(cells[0]) == 1:
+            raise OSError("disk on fire")
 
-    _with_cell(monkeypatch, flaky)
-    sets = [a for k, v in TINY.items() for a in ("--set", f"{k}={json.dumps(v)}")]
+    _with_fault(monkeypatch, flaky)
+    one = {**TINY, "ensemble": 1}
+    sets = [a for k, v in one.items() for a in ("--set", f"{k}={json.dumps(v)}")]
     assert main(["experiment", "--out", str(tmp_path), *sets]) == 1
     out = capsys.readouterr()
     assert "FAILED p=0.5 cue=channel" in out.out and "OSError: disk on fire" in out.out
@@ -151,14 +180,14 @@ def test_serial_sweep_resumes_after_a_failed_run(
     assert main(["experiment", "--out", str(tmp_path), *sets]) == 0
     assert len(attempts) == 5 and attempts[-1]["p"] == 0.5  # only the failed run again
     assert "(3 already in runs.jsonl); running 1" in capsys.readouterr().out
-    r = ex.run_experiment("trajectory", tmp_path, TINY, echo=_quiet)  # nothing left to run
+    r = ex.run_experiment("trajectory", tmp_path, one, echo=_quiet)  # nothing left to run
     assert r["ran"] == 0 and len(attempts) == 5
-    lines = _lines(tmp_path)
-    assert sorted(x["run_id"] for x in lines) == sorted(x["run_id"] for x in serial["rows"])
-    assert _measured(r["rows"]) == _measured(serial["rows"])  # grid order, field by field
-    assert r["table"] == serial["table"]
+    ids = [x["run_id"] for x in _lines(tmp_path)]
+    assert len(ids) == len(set(ids)) == 4
+    assert _measured(r["rows"]) == _measured(solo["rows"])  # grid order, field by field
+    assert r["table"] == solo["table"]
     assert (tmp_path / "runs.csv").read_text().splitlines()[0] == (
-        (serial["out"] / "runs.csv").read_text().splitlines()[0]
+        (solo["out"] / "runs.csv").read_text().splitlines()[0]
     )
 
 
@@ -182,15 +211,14 @@ def ray_instance() -> Any:
     ray.shutdown()
 
 
-def _dies_once(folder: Path, cfg: dict, cell: dict) -> dict:
-    """The cell p=0.5, seed=1 kills its own worker process on its first attempt (a marker
-    file in ``folder`` records the attempt)."""
-    if cell["p"] == 0.5 and cell["seed"] == 1:
+def _dies_once(folder: Path, cells: list[dict]) -> None:
+    """A unit holding the run p=0.5, seed=1 kills its own worker process on its first
+    attempt (a marker file in ``folder`` records the attempt)."""
+    if any(c["p"] == 0.5 and c["seed"] == 1 for c in cells):
         marker = folder / "attempted"
         if not marker.exists():
             marker.touch()
             os.kill(os.getpid(), signal.SIGKILL)
-    return ex._supervised_cell(cfg, cell)
 
 
 def test_ray_sweep_gives_the_serial_rows(tmp_path: Path, ray_instance: Any, serial: dict) -> None:
@@ -207,15 +235,16 @@ def test_ray_sweep_gives_the_serial_rows(tmp_path: Path, ray_instance: Any, seri
 def test_ray_sweep_with_a_killed_worker_finishes_on_rerun(
     tmp_path: Path, ray_instance: Any, monkeypatch: pytest.MonkeyPatch, serial: dict
 ) -> None:
-    _with_cell(monkeypatch, functools.partial(_dies_once, tmp_path))
+    _with_fault(monkeypatch, functools.partial(_dies_once, tmp_path))
     lines: list[str] = []
     first = ex.run_experiment("trajectory", tmp_path, TINY, ray=True, echo=lines.append)
     assert (tmp_path / "attempted").exists()
-    assert len(first["failed"]) == 1 and first["failed"][0].unit.cells[0]["seed"] == 1
+    assert len(first["failed"]) == 1  # the unit of p=0.5 (seeds 0 and 1, one ensemble)
+    assert [c["seed"] for c in first["failed"][0].unit.cells] == [0, 1]
     assert any(line.startswith("  FAILED p=0.5") for line in lines)
-    assert len(first["rows"]) == 3 == len(_lines(tmp_path))
+    assert len(first["rows"]) == 2 == len(_lines(tmp_path))
     second = ex.run_experiment("trajectory", tmp_path, TINY, ray=True, echo=_quiet)
-    assert second["ran"] == 1 and not second["failed"]
+    assert second["ran"] == 2 and not second["failed"]
     ids = [x["run_id"] for x in _lines(tmp_path)]
     assert len(ids) == len(set(ids)) == 4  # every run exactly once
     assert _measured(second["rows"]) == _measured(serial["rows"])

@@ -14,7 +14,9 @@ Sweeps are resumable (`fastmaze.train.sweep`): each finished run is appended to
 killed; ``runs.csv``, the plots and the table are rebuilt from ``runs.jsonl`` at the end.
 ``ray=...`` (``fastmaze experiment NAME --ray [ADDRESS]``) runs the cells as Ray tasks, on
 a local instance or a cluster, each reserving ``cpus_per_run`` CPUs and ``gpus_per_run``
-GPUs; the rows are those of a serial run with the same seeds.
+GPUs; the rows are those of a serial run with the same seeds. Supervised presets train up to
+``ensemble`` (default 16) seeds of a cell at once as one seed ensemble, each member the
+same training as its seed's run alone (``--set ensemble=1``: one run after another).
 
 - ``trajectory`` (supervised, the default): the path task (the model outputs a policy map;
   its greedy walk is the trajectory) trained on the randomised-fraction family
@@ -143,13 +145,33 @@ _STREAM_STATS = ("p_cue_given_exit", "p_exit_given_cue", "phi", "mi_bits")
 
 
 def _supervised_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    """Trains one cell; its row: conflict-set rates (bare names), held-out training-level
-    rates (``train_`` prefix), the realised statistics of the training stream and, for the
-    path task, the first `TRAJECTORIES` conflict trajectories."""
+    """Trains one cell; its row (`_supervised_row`)."""
     from fastmaze.train.supervised import train_supervised
 
     sc = _supervised_config(cfg, cell)
-    r = train_supervised(sc)
+    return _supervised_row(sc, train_supervised(sc))
+
+
+def _supervised_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trains cells equal but for their seed as one seed ensemble
+    (`fastmaze.train.ensemble.train_supervised_ensemble`: each member is the same training
+    as its seed's run alone); their rows (`_supervised_row`), in order."""
+    from fastmaze.train.ensemble import train_supervised_ensemble
+
+    results = train_supervised_ensemble(
+        _supervised_config(cfg, cells[0]), [c["seed"] for c in cells]
+    )
+    return [
+        _supervised_row(_supervised_config(cfg, cell), r)
+        for cell, r in zip(cells, results, strict=True)
+    ]
+
+
+def _supervised_row(sc: Any, r: dict[str, Any]) -> dict[str, Any]:
+    """The row of a run of ``sc`` (or of one member of an ensemble) that returned ``r``:
+    conflict-set rates (bare names), held-out training-level rates (``train_`` prefix), the
+    realised statistics of the training stream and, for the path task, the first
+    `TRAJECTORIES` conflict trajectories."""
     m, task = r["metrics"], sc.task
     test, train = m["conflict"], m["train"]
     names = ("exit", "proxy", "other", "neither") if task == "path" else ("exit", "proxy", "other")
@@ -275,7 +297,9 @@ _MAZE = {
     "cpus_per_run": 1,
     "gpus_per_run": 0,
 }
-_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2}
+# ``ensemble``: at most this many consecutive seeds of a cell train at once, as one seed
+# ensemble (1: one run after another).
+_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2, "ensemble": 16}
 _PPO = {"ppo": {"total_env_steps": 2_000_000, "model": "impala"}}
 PRESETS: dict[str, Experiment] = {
     e.name: e
@@ -299,6 +323,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("ps", "cues", "models", "seeds"),
             _supervised_cell,
+            _supervised_group,
         ),
         Experiment(
             "shortcut-map",
@@ -317,6 +342,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("tasks", "rhos", "false_exits", "cues", "models", "seeds"),
             _supervised_cell,
+            _supervised_group,
         ),
         Experiment(
             "exit-colour",
@@ -589,21 +615,23 @@ def run_experiment(
     with sweep.Journal(folder / "runs.jsonl") as journal:
         (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
         done = {r["run_id"]: r for r in journal.rows() if r.get("run_id") in set(ids)}
-        todo = [(c, i) for c, i in zip(cells, ids, strict=True) if i not in done]
+        left = [i for i, id_ in enumerate(ids) if id_ not in done]
+        ensemble = cfg.get("ensemble", 1) if exp.run_group is not None else 1
+        todo = sweep.units([cells[i] for i in left], [ids[i] for i in left], ensemble)
+        n_todo = len(left)
         where = "" if not ray else " as Ray tasks"
         echo(
             f"experiment {name}: {len(cells)} runs -> {folder}"
             + (f" ({len(done)} already in runs.jsonl)" if done else "")
-            + (f"; running {len(todo)}{where}" if todo else "; nothing to run")
+            + (f"; running {n_todo}{where}" if todo else "; nothing to run")
         )
         if journal.repaired:
             echo(f"  runs.jsonl: a torn last line ({journal.repaired} bytes) cut off")
-        units = sweep.units([c for c, _ in todo], [i for _, i in todo], cfg.get("ensemble", 1))
         if ray:
             address = None if ray is True or ray == "local" else str(ray)
-            outcomes = sweep.run_ray(exp.run_one, exp.run_group, cfg, units, address)
+            outcomes = sweep.run_ray(exp.run_one, exp.run_group, cfg, todo, address)
         else:
-            outcomes = sweep.run_serial(exp.run_one, exp.run_group, cfg, units)
+            outcomes = sweep.run_serial(exp.run_one, exp.run_group, cfg, todo)
         ran, failed = 0, []
         for _, result in outcomes:
             if isinstance(result, sweep.Failure):
@@ -617,7 +645,7 @@ def run_experiment(
                 journal.append(row)
                 done[row["run_id"]] = row
                 ran += 1
-                cell = {k: row[k] for k in cells[ids.index(row["run_id"])]}
+                cell = cells[ids.index(row["run_id"])]
                 echo(reports.run_line(len(done) - 1, len(cells), cell, row))
     rows = [done[i] for i in ids if i in done]
     reports.write_csv(folder, rows)

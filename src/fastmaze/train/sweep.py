@@ -15,11 +15,13 @@ either whole on disk or, if the machine dies mid-write, a torn last line without
 which the next sweep cuts off (that run is simply run again). The driver appends a row only
 if its id is not yet in the file, so no run is ever written twice.
 
-Units: the runs of one cell that differ only in their seed are grouped, ``ensemble`` seeds to
-a unit (`units`), so that a trainer that trains K seeds at once gets them together; a unit is
-one Ray task. Ray resources per unit come from the config: ``cpus_per_run`` (CPUs reserved
-per unit, default 1, so a local instance runs as many units at once as it has cores) and
-``gpus_per_run`` (a GPU fraction per unit, default 0; 0.25 puts four units on one GPU).
+Units: the runs of one cell that differ only in their seed are grouped, ``ensemble`` seeds
+to a unit (`units`), so that a trainer that trains K seeds at once (a seed ensemble, each
+member the same training as its seed's run alone) gets them together; a unit is one Ray
+task. Ray resources per unit come from the config:
+``cpus_per_run`` (CPUs reserved per unit, default 1, so a local instance runs as many units
+at once as it has cores) and ``gpus_per_run`` (a GPU fraction per unit, default 0; 0.25
+puts four units on one GPU; set ``device`` to "cuda" with it).
 """
 
 from __future__ import annotations
@@ -58,8 +60,9 @@ RunGroup = Callable[[dict[str, Any], list[dict[str, Any]]], list[dict[str, Any]]
 
 def run_id(cfg: dict[str, Any], axes: Sequence[str], cell: dict[str, Any]) -> str:
     """The stable id (16 hex digits) of the run of ``cell`` in sweep ``cfg`` (whose swept
-    keys ``axes`` hold lists): a SHA-256 of the resolved fields, the cell's values and its
-    seed, keys sorted; `EXECUTION_KEYS` and the other values of the swept lists left out."""
+    keys ``axes`` hold lists): a SHA-256 of the resolved fields and the cell's values (its
+    seed among them), keys sorted; `EXECUTION_KEYS` and the other values of the swept lists
+    left out."""
     fixed = {k: v for k, v in cfg.items() if k not in axes and k not in EXECUTION_KEYS}
     text = json.dumps({"config": fixed, "cell": cell}, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -67,10 +70,12 @@ def run_id(cfg: dict[str, Any], axes: Sequence[str], cell: dict[str, Any]) -> st
 
 @dataclass
 class Unit:
-    """Runs one task trains: ``cells`` (one cell's seeds, or a single run) and their ids."""
+    """Runs one task trains: ``cells`` (one run, or consecutive seeds of one cell, trained
+    as an ensemble), their ``ids`` and their ``positions`` in the grid."""
 
     cells: list[dict[str, Any]]
     ids: list[str]
+    positions: list[int]
 
 
 @dataclass
@@ -83,18 +88,19 @@ class Failure:
 
 
 def units(cells: Sequence[dict[str, Any]], ids: Sequence[str], ensemble: int) -> list[Unit]:
-    """``cells`` (grid order) as units: cells equal but for ``seed`` grouped, at most
-    ``ensemble`` to a unit, in the order of their first cell."""
-    groups: dict[str, Unit] = {}
-    for cell, id_ in zip(cells, ids, strict=True):
+    """``cells`` (grid order) and their ids as units: cells equal but for ``seed`` grouped,
+    at most ``ensemble`` to a unit, in the order of their first cell; ``positions`` index
+    ``cells``."""
+    groups: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells):
         rest = json.dumps({k: v for k, v in cell.items() if k != "seed"}, sort_keys=True)
-        groups.setdefault(rest, Unit([], [])).cells.append(cell)
-        groups[rest].ids.append(id_)
-    out = []
-    for g in groups.values():
-        for i in range(0, len(g.cells), ensemble):
-            out.append(Unit(g.cells[i : i + ensemble], g.ids[i : i + ensemble]))
-    return out
+        groups.setdefault(rest, []).append(i)
+    out = [
+        Unit([cells[i] for i in run], [ids[i] for i in run], run)
+        for group in groups.values()
+        for run in (group[j : j + ensemble] for j in range(0, len(group), ensemble))
+    ]
+    return sorted(out, key=lambda u: u.positions[0])
 
 
 def run_unit(
