@@ -3,6 +3,7 @@ of an ensemble against the solo run of its seed (every task), checkpoints, exact
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -84,11 +85,13 @@ def _same_result(got: dict, solo: dict, exact: bool = True) -> None:
     np.testing.assert_array_equal(got["batch_id_ranges"], solo["batch_id_ranges"])
     if exact:
         assert torch.equal(_flat(got["model"]), _flat(solo["model"]))  # bitwise (CPU)
-        assert got["metrics"] == solo["metrics"]
+        assert json.dumps(got["metrics"]) == json.dumps(solo["metrics"])  # NaN == NaN
     else:
         torch.testing.assert_close(_flat(got["model"]), _flat(solo["model"]), **TOL)
     assert got["stream_stats"] == solo["stream_stats"] and got["stream_stats"]
     assert got["steps"] == solo["steps"]
+    if exact:
+        assert json.dumps(got["history"]) == json.dumps(solo["history"])
 
 
 @pytest.mark.parametrize(
@@ -122,6 +125,8 @@ def test_any_distinct_seeds_and_their_checks() -> None:
         train_supervised_ensemble(config, [3, 3])
     with pytest.raises(ValueError, match="distinct seeds"):
         train_supervised_ensemble(config, [])
+    with pytest.raises(ValueError, match="integers >= 0"):
+        train_supervised_ensemble(config, [1, 2.5])
 
 
 def test_vmapped_members_agree_with_solo_runs(monkeypatch) -> None:
@@ -144,6 +149,12 @@ def test_ensemble_checkpoint_resumes_exactly(tmp_path) -> None:
         np.testing.assert_array_equal(a["batch_id_ranges"][-2:], b["batch_id_ranges"])
     with pytest.raises(ValueError, match=r"seeds \[5, 6\], this run \[5, 6, 7\]"):
         train_supervised(_config(ensemble=3, steps=5, checkpoint=path))
+    with pytest.raises(ValueError, match=r"an ensemble of seeds \[5, 6\]; resume it with"):
+        train_supervised(_config(steps=5, checkpoint=path))
+    solo = str(tmp_path / "solo.pt")
+    train_supervised(_config(steps=1, checkpoint=solo))
+    with pytest.raises(ValueError, match=r"of seeds \[5\], this run \[5, 6\]"):
+        train_supervised(_config(ensemble=2, steps=2, checkpoint=solo))
 
 
 def test_ensemble_config_checks() -> None:

@@ -144,6 +144,10 @@ class Ensemble(nn.Module):
 
 def _members(c: Any, seeds: Sequence[int]) -> list[Any]:
     """The solo config of each seed (``ensemble`` 1): what each member's run is."""
+    seeds = list(seeds)
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, (int, np.integer))]
+    if bad or any(s < 0 for s in seeds):
+        raise ValueError(f"seeds: expected integers >= 0, got {seeds!r}")
     out = [replace(c, seed=int(s), ensemble=1) for s in seeds]
     if not out or len({m.seed for m in out}) != len(out):
         raise ValueError(f"seeds: expected one or more distinct seeds, got {list(seeds)!r}")

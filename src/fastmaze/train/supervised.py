@@ -556,6 +556,11 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
     step, history = 0, []
     if c.checkpoint and c.resume and os.path.exists(c.checkpoint):
         state = load_checkpoint(c.checkpoint, map_location=device)
+        if "seeds" in state:
+            raise ValueError(
+                f"resume: {c.checkpoint} holds an ensemble of seeds {state['seeds']}; resume "
+                f"it with ensemble={len(state['seeds'])}"
+            )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, history = state["step"], state.get("history", [])
