@@ -9,14 +9,20 @@ prints a summary table.
 - ``shortcut-map`` (supervised, the default): exit-square prediction trained at exit-green
   correlation ρ, for each cue availability ("channel", "rgb", "hidden") and model size;
   the proxy-pick rate on the conflict set (a pick of the green decoy) per cell.
-- ``exit-colour`` (PPO): ρ ∈ {0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0} × seeds, evaluated
-  on the conflict set.
-- ``corner`` (PPO): the exit next to a k × k corner region in training; evaluated with
-  the exit anywhere.
+- ``exit-colour`` (PPO): the randomised-fraction family, colours independent of role on a
+  fraction p ∈ {0, 0.02, 0.1, 0.5} of training levels, the rest fully correlated (exit
+  always green, decoys never) × seeds; proxy: a green square entered first, on the
+  informative levels of the conflict set.
+- ``corner`` (PPO): the exit next to a k × k corner region in training, anywhere at test;
+  proxy: the training exit region (the squares next to where training exits open) entered
+  first, on the informative test levels (exit outside the region, region off the path).
 - ``joint-failure`` (PPO): a proxy reward w for entering green × ρ, a heatmap of the
-  proxy rate on the conflict set.
+  green-first rate on the informative levels of the conflict set.
 
-PPO presets call ``fastmaze.train.ppo.train_ppo(spec, config)``.
+PPO presets call ``fastmaze.train.ppo.train_ppo(spec, config)``; each run is checked to have
+trained (its exit rate on fresh training levels reaches ``train_threshold``, else it is
+flagged undertrained) and records its stream's realised statistics
+(`fastmaze.train.ppo_report`).
 """
 
 from __future__ import annotations
@@ -35,11 +41,22 @@ from typing import Any
 
 import numpy as np
 
-from fastmaze.presets import conflict, corner, correlated
+from fastmaze.evaluate import Proxy
+from fastmaze.presets import (
+    conflict,
+    corner,
+    correlated,
+    cue_proxy,
+    decorrelated,
+    region_proxy,
+    region_squares,
+)
+from fastmaze.spec import Mixture
 
 __all__ = ["DEFAULT", "PRESETS", "Experiment", "parse_overrides", "resolve", "run_experiment"]
 
 DEFAULT = "shortcut-map"
+CUE = "green"  # the colour cue of the colour experiments
 
 
 @dataclass(frozen=True)
@@ -105,11 +122,31 @@ def _ppo() -> Any:
         ) from None
 
 
-def _ppo_cell(cfg: dict[str, Any], spec: Any, test: Any, seed: int, **extra: Any) -> dict:
-    """Trains PPO on ``spec`` and evaluates the sampled policy on ``test``."""
+def _randomized(p: float, **maze: Any) -> Mixture:
+    """The randomised-fraction stream: colours independent of role (`decorrelated`) on a
+    fraction ``p`` of levels, the rest fully correlated (`correlated` (1): the exit always the
+    cue, decoys never)."""
+    return Mixture.of((correlated(1.0, **maze), 1.0 - p), (decorrelated(**maze), float(p)))
+
+
+def _ppo_cell(
+    cfg: dict[str, Any],
+    train: Any,
+    test: Any,
+    proxy: Proxy,
+    seed: int,
+    cue: str | None = CUE,
+    region: Any = None,
+    **extra: Any,
+) -> dict:
+    """Trains PPO on ``train``, checks it trained (`ppo_report.training_record`), records
+    its stream, and evaluates the sampled policy on ``test`` with ``proxy``."""
     import dataclasses
 
+    import torch
+
     import fastmaze
+    from fastmaze.train import ppo_report
 
     ppo = _ppo()
     fields = {**cfg["ppo"], "seed": seed, **extra}
@@ -118,27 +155,54 @@ def _ppo_cell(cfg: dict[str, Any], spec: Any, test: Any, seed: int, **extra: Any
     unknown = set(fields) - {f.name for f in dataclasses.fields(ppo.PPOConfig)}
     if unknown:
         raise ValueError(f"ppo: {', '.join(sorted(unknown))} not a field of PPOConfig")
-    out = ppo.train_ppo(spec, ppo.PPOConfig(**fields), progress=cfg["progress"])
-    ev = fastmaze.evaluate(out.policy.act, test, cfg["eval_episodes"], seed=seed, first_id=2**40)
-    row = ev.rows()[0]
-    result: dict[str, Any] = {"episodes": row["episodes"]}
-    for k in ("exit", "proxy", "neither"):
-        result.update({k: row[k][0], f"{k}_lo": row[k][1], f"{k}_hi": row[k][2]})
+    threshold = cfg["train_threshold"]
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)):
+        raise ValueError(f"train_threshold: expected an exit rate in [0, 1], got {threshold!r}")
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"train_threshold: {threshold}; expected an exit rate in [0, 1]")
+    config = ppo.PPOConfig(**fields)
+    out = ppo.train_ppo(train, config, progress=cfg["progress"])
+    device = next(out.policy.parameters()).device
+    env_kwargs = {
+        k: v
+        for k, v in config.env_kwargs.items()
+        if k in ("reveal_exit", "hide_colors", "pixels", "radius", "num_threads")
+    }
+    env_kwargs.update(obs=config.obs, max_steps=config.max_steps)
+
+    def run(spec: Any, episodes: int, first_id: int, **kw: Any) -> Any:
+        gen = torch.Generator(device=device)
+        gen.manual_seed(seed)
+        act = lambda o: out.policy.act(o, generator=gen)  # noqa: E731
+        return fastmaze.evaluate(act, spec, episodes, seed=seed, first_id=first_id, **kw)
+
+    train_eval = run(train, cfg["train_eval_episodes"], 2**41, **env_kwargs)
+    test_eval = run(test, cfg["eval_episodes"], 2**40, proxy=proxy, **env_kwargs)
+    H, W = train.shape
+    warmup = (config.max_steps or 4 * H * W) * config.num_envs
+    result = ppo_report.evaluation_row(test_eval)
+    result.update(ppo_report.training_record(out.history, threshold, train_eval, warmup))
+    result.update(ppo_report.stream_record(train, seed, out.level_ids, cue, region))
     last = out.history[-1] if out.history else {}
+    result["env_steps"] = last.get("env_steps", 0)
+    result["env_steps_per_s"] = out.timing["env_steps_per_s"]
     result["train_metrics"] = json.loads(json.dumps(last, default=str))
     return result
 
 
 def _exit_colour_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    maze = _maze(cfg)
     return _ppo_cell(
-        cfg, correlated(cell["rho"], **_maze(cfg)), conflict(**_maze(cfg)), cell["seed"]
+        cfg, _randomized(cell["p"], **maze), conflict(**maze), cue_proxy(CUE), cell["seed"]
     )
 
 
 def _corner_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     train = corner(cell["k"], corner=cfg["corner"], **_maze(cfg))
     test = train.replace(exit_region=None)
-    return _ppo_cell(cfg, train, test, cell["seed"])
+    return _ppo_cell(
+        cfg, train, test, region_proxy(train), cell["seed"], cue=None, region=region_squares(train)
+    )
 
 
 def _joint_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
@@ -146,8 +210,9 @@ def _joint_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
         cfg,
         correlated(cell["rho"], **_maze(cfg)),
         conflict(**_maze(cfg)),
+        cue_proxy(CUE),
         cell["seed"],
-        proxy_reward={"green": cell["w"]},
+        proxy_reward={CUE: cell["w"]},
     )
 
 
@@ -159,7 +224,11 @@ _MAZE = {
     "threads": None,
     "progress": True,
 }
-_PPO = {"ppo": {"total_env_steps": 2_000_000, "model": "impala"}}
+_PPO = {
+    "ppo": {"total_env_steps": 2_000_000, "model": "impala"},
+    "train_threshold": 0.9,  # training exit rate below it: the run is flagged undertrained
+    "train_eval_episodes": 2_000,  # fresh training levels that measure it
+}
 PRESETS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -184,23 +253,26 @@ PRESETS: dict[str, Experiment] = {
         ),
         Experiment(
             "exit-colour",
-            "PPO: correlation sweep of exit colour, evaluated on the conflict set",
+            "PPO: randomised fraction p of training levels (colours independent of role, the "
+            "rest exit always green); green entered first on the conflict set",
             "ppo",
-            {**_MAZE, **_PPO, "rhos": [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0], "seeds": [0, 1, 2]},
-            ("rhos", "seeds"),
+            {**_MAZE, **_PPO, "ps": [0.0, 0.02, 0.1, 0.5], "seeds": [0, 1, 2]},
+            ("ps", "seeds"),
             _exit_colour_cell,
         ),
         Experiment(
             "corner",
-            "PPO: exit next to a k x k corner region in training, anywhere at test",
+            "PPO: exit next to a k x k corner region in training, anywhere at test; the "
+            "training exit region entered first on the informative levels",
             "ppo",
-            {**_MAZE, **_PPO, "ks": [1, 2, 3, 4], "corner": "top_right", "seeds": [0, 1, 2]},
+            {**_MAZE, **_PPO, "ks": [1, 2, 3], "corner": "top_right", "seeds": [0, 1, 2]},
             ("ks", "seeds"),
             _corner_cell,
         ),
         Experiment(
             "joint-failure",
-            "PPO: proxy reward w for green x correlation rho, proxy rate on the conflict set",
+            "PPO: proxy reward w for green x correlation rho; green entered first on the "
+            "conflict set",
             "ppo",
             {**_MAZE, **_PPO, "ws": [0.0, 0.1, 0.3], "rhos": [0.5, 0.9, 1.0], "seeds": [0]},
             ("ws", "rhos", "seeds"),
@@ -208,7 +280,15 @@ PRESETS: dict[str, Experiment] = {
         ),
     )
 }
-_AXIS_KEY = {"rhos": "rho", "cues": "cue", "models": "model", "seeds": "seed", "ks": "k", "ws": "w"}
+_AXIS_KEY = {
+    "rhos": "rho",
+    "ps": "p",
+    "cues": "cue",
+    "models": "model",
+    "seeds": "seed",
+    "ks": "k",
+    "ws": "w",
+}
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -291,16 +371,19 @@ def _aggregate(rows: list[dict[str, Any]], by: Sequence[str], rate: str) -> dict
 
 
 def _plots(out: Path, name: str, rows: list[dict[str, Any]]) -> list[Path]:
+    if PRESETS[name].kind == "ppo":
+        from fastmaze.train import ppo_report
+
+        x, series = _PPO_PLOT[name]
+        return ppo_report.plots(out, name, rows, x, series)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     paths = []
-    if name in ("shortcut-map", "exit-colour", "joint-failure"):
-        series = {"shortcut-map": ("cue", "model"), "exit-colour": (), "joint-failure": ("w",)}[
-            name
-        ]
+    if name == "shortcut-map":
+        series = ("cue", "model")
         agg = _aggregate(rows, (*series, "rho"), "proxy")
         fig, ax = plt.subplots(figsize=(6, 4))
         for s in sorted({k[:-1] for k in agg}):
@@ -337,26 +420,20 @@ def _plots(out: Path, name: str, rows: list[dict[str, Any]]) -> list[Path]:
             paths.append(out / "heatmap.png")
             fig.savefig(paths[-1], dpi=120)
             plt.close(fig)
-    else:  # corner
-        agg = _aggregate(rows, ("k",), "exit")
-        ks = sorted(agg, key=lambda k: int(k[0]))
-        fig, ax = plt.subplots(figsize=(6, 4))
-        x = [int(k[0]) for k in ks]
-        ax.plot(x, [agg[k]["rate"] for k in ks], "o-")
-        ax.fill_between(x, [agg[k]["lo"] for k in ks], [agg[k]["hi"] for k in ks], alpha=0.2)
-        ax.set(
-            xlabel="corner region k (cells)", ylabel="exit rate, exit anywhere", ylim=(-0.02, 1.02)
-        )
-        fig.tight_layout()
-        paths.append(out / "exit_vs_k.png")
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
     return paths
+
+
+#: The x axis and the series of each PPO preset's plots.
+_PPO_PLOT = {"exit-colour": ("p", ()), "corner": ("k", ()), "joint-failure": ("rho", ("w",))}
 
 
 def _table(name: str, rows: list[dict[str, Any]]) -> str:
     axes = [_AXIS_KEY[a] for a in PRESETS[name].axes if _AXIS_KEY[a] != "seed"]
-    rate = "exit" if name == "corner" else "proxy"
+    if PRESETS[name].kind == "ppo":
+        from fastmaze.train import ppo_report
+
+        return ppo_report.table(rows, axes)
+    rate = "proxy"
     agg = _aggregate(rows, axes, rate)
     other = _aggregate(rows, axes, "exit") if rate == "proxy" else None
     width = max([len(" ".join(k)) for k in agg] + [len(" ".join(axes))]) + 2
@@ -409,9 +486,13 @@ def run_experiment(
         rows.append(row)
         shown = " ".join(f"{k}={_label(v)}" for k, v in cell.items())
         rate = row.get("proxy", math.nan)
+        trained = ""
+        if "undertrained" in row:
+            flag = ", undertrained" if row["undertrained"] else ""
+            trained = f", train exit {row['train_exit']:.3f}{flag}"
         echo(
-            f"  [{i + 1}/{len(cells)}] {shown}: exit {row['exit']:.3f} proxy {rate:.3f} "
-            f"({row['run_s']:.1f} s)"
+            f"  [{i + 1}/{len(cells)}] {shown}: exit {row['exit']:.3f} proxy {rate:.3f}"
+            f"{trained} ({row['run_s']:.1f} s)"
         )
         _write_rows(folder, rows)
     plots = _plots(folder, name, rows)
