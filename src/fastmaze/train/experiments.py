@@ -403,23 +403,17 @@ def _plots(out: Path, name: str, rows: list[dict[str, Any]]) -> list[Path]:
         fig.savefig(paths[-1], dpi=120)
         plt.close(fig)
         if series:
+            from fastmaze.train.ppo_report import heatmap
+
             rows_keys = sorted({k[:-1] for k in agg})
             cols = sorted({float(k[-1]) for k in agg})
             grid = np.full((len(rows_keys), len(cols)), np.nan)
             for (*s, rho), v in agg.items():
                 grid[rows_keys.index(tuple(s)), cols.index(float(rho))] = v["rate"]
-            fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.5 * len(rows_keys) + 2))
-            im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-            ax.set_xticks(range(len(cols)), [str(c) for c in cols])
-            ax.set_yticks(range(len(rows_keys)), [" ".join(r) for r in rows_keys], fontsize=7)
-            for i, j in itertools.product(range(len(rows_keys)), range(len(cols))):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w")
-            ax.set(xlabel="rho", title=f"{name}: proxy-pick rate")
-            fig.colorbar(im)
-            fig.tight_layout()
-            paths.append(out / "heatmap.png")
-            fig.savefig(paths[-1], dpi=120)
-            plt.close(fig)
+            text = np.vectorize(lambda v: f"{v:.2f}", otypes=[object])(grid)
+            labels = [" ".join(r) for r in rows_keys]
+            title = f"{name}: proxy-pick rate"
+            paths.append(heatmap(out / "heatmap.png", grid, labels, cols, text, "rho", "", title))
     return paths
 
 

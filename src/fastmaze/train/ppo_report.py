@@ -22,7 +22,15 @@ from fastmaze.levels import generate
 from fastmaze.spec import AnySpec
 from fastmaze.stats import phi_mi, wilson
 
-__all__ = ["evaluation_row", "plots", "pooled", "stream_record", "table", "training_record"]
+__all__ = [
+    "evaluation_row",
+    "heatmap",
+    "plots",
+    "pooled",
+    "stream_record",
+    "table",
+    "training_record",
+]
 
 #: Levels of a training stream measured at most (the first ones the run played).
 MAX_STREAM_LEVELS = 1_000_000
@@ -273,21 +281,45 @@ def plots(
         keys = sorted({k[:-1] for k in agg}, key=_order)
         cols = sorted({k[-1] for k in agg}, key=lambda v: float(v))
         grid = np.full((len(keys), len(cols)), np.nan)
-        fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.5 * len(keys) + 2))
+        text = np.full(grid.shape, "", dtype=object)
         for (*s, v), g in agg.items():
             i, j = keys.index(tuple(s)), cols.index(v)
             grid[i, j] = g["proxy"][0]
-            mark = "\n(undertrained)" if g["undertrained"] else ""
-            ax.text(
-                j, i, f"{g['proxy'][0]:.2f}{mark}", ha="center", va="center", color="w", fontsize=7
-            )
-        im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-        ax.set_xticks(range(len(cols)), cols)
-        ax.set_yticks(range(len(keys)), [" ".join(k) for k in keys], fontsize=7)
-        ax.set(xlabel=x, ylabel=" ".join(series), title=f"{name}: {proxy} rate")
-        fig.colorbar(im)
-        fig.tight_layout()
-        paths.append(out / "heatmap.png")
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
+            text[i, j] = f"{g['proxy'][0]:.2f}" + ("\n(undertrained)" if g["undertrained"] else "")
+        rows_ = [" ".join(k) for k in keys]
+        title = f"{name}: {proxy} rate"
+        paths.append(
+            heatmap(out / "heatmap.png", grid, rows_, cols, text, x, " ".join(series), title)
+        )
     return paths
+
+
+def heatmap(
+    path: Path,
+    grid: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    text: np.ndarray,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+) -> Path:
+    """Writes a PNG of the rates ``grid`` [len(rows), len(cols)] (0..1, NaN blank), each cell
+    labelled with ``text`` (same shape); returns ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.5 * len(rows) + 2))
+    im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols])
+    ax.set_yticks(range(len(rows)), list(rows), fontsize=7)
+    for (i, j), label in np.ndenumerate(text):
+        ax.text(j, i, label, ha="center", va="center", color="w", fontsize=7)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    fig.colorbar(im)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
