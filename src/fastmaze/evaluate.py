@@ -267,7 +267,8 @@ class ProxyPolicy(_MapPolicy):
     that brings its agent one step closer to the nearest target square of ``proxy`` (a
     `Proxy`, default `DECOY_FIRST`; BFS over the floor, never through the exit); on a
     target square it moves into a wall (stays). The counterpart of `OraclePolicy`: on the
-    unambiguous levels of a test set it enters a proxy square first on every level."""
+    unambiguous levels of a test set it enters a proxy square first on every level (unless
+    a decoy that is not one ends the episode on the way, or ``max_steps`` is too short)."""
 
     def __init__(self, env: Any, proxy: Proxy | None = None) -> None:
         super().__init__(env)
@@ -304,7 +305,7 @@ class Evaluation:
     """Outcomes of ``episodes`` evaluation episodes, one per level id, in three exclusive
     classes: *exit* (the exit reached, no proxy square entered before), *proxy* (a square
     of the proxy entered first: the shortcut; named by ``proxy``, by default "decoy first")
-    and *neither* (neither: truncated, or ended on a square that is not the proxy's). Rates
+    and *neither* (truncated, or ended on a decoy that is not a proxy square). Rates
     carry Wilson intervals; rows are all episodes, then unambiguous (informative) and
     ambiguous ones (a proxy square on a shortest start → exit path, or the exit on the way
     to one, makes "went for the proxy" and "went to the exit" hard to tell apart:

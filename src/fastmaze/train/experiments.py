@@ -168,7 +168,9 @@ def _ppo_cell(
         for k, v in config.env_kwargs.items()
         if k in ("reveal_exit", "hide_colors", "pixels", "radius", "num_threads")
     }
-    env_kwargs.update(obs=config.obs, max_steps=config.max_steps)
+    # episodes end as in training (a decoy ends one only if it did there)
+    decoy_ends = config.env_kwargs.get("terminate_on_decoy", False)
+    env_kwargs.update(obs=config.obs, max_steps=config.max_steps, terminate_on_decoy=decoy_ends)
 
     def run(spec: Any, episodes: int, first_id: int, **kw: Any) -> Any:
         gen = torch.Generator(device=device)
