@@ -51,9 +51,9 @@ def training_record(
       updates (at least one), pooled, as the rollouts saw it.
     - ``steps_to_final`` / ``steps_to_threshold``: env-steps at the first update where that
       trailing rate (the same window) reached ``train_exit_rollout`` / ``threshold`` (None if
-      never). Updates before every env has run ``warmup_steps`` steps (one ``max_steps``
-      episode) are skipped: until then no episode can have been truncated, so only exits end
-      episodes and the rate is biased upwards.
+      never). Updates before ``warmup_steps`` env-steps (pass max_steps × envs: one
+      ``max_steps`` episode per env) are skipped: until then no episode can have been
+      truncated, so only exits end episodes and the rate is biased upwards.
     """
     row = train_eval.row("all")
     rate, lo, hi = row["exit"]
