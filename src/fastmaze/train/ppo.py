@@ -531,7 +531,7 @@ def train_ppo(
 
 
 def _no_phase(name: str) -> contextlib.nullcontext:
-    """`record_function` when no profiler runs: labels cost ~10 µs each even then."""
+    """`record_function` when no profiler runs: an inactive label still costs ~15 µs."""
     return contextlib.nullcontext()
 
 
