@@ -302,3 +302,6 @@ def test_bad_proxies_are_refused() -> None:
         Proxy("x", 3)
     with pytest.raises(ValueError, match="native VecMazeEnv"):
         ProxyPolicy(object())
+    ev = fm.evaluate("oracle", spec, 10, num_threads=1)
+    with pytest.raises(ValueError, match="group"):
+        ev.row("informative")
