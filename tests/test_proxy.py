@@ -251,7 +251,10 @@ def test_the_conflict_set_tells_the_exit_from_the_cue(cue) -> None:
     assert 0 < (~oracle.ambiguous).sum() < 600
     assert oracle.row("unambiguous")["exit"][0] == 1.0
     assert scripted.row("unambiguous")["proxy"][0] == 1.0
-    assert f"proxy ({cue} first)" in str(scripted) and scripted.to_dict()["proxy"] == f"{cue} first"
+    assert (
+        f"proxy ({cue} first)" in str(scripted)
+        and scripted.to_dict()["proxy_name"] == f"{cue} first"
+    )
 
 
 def test_a_proxy_that_is_not_a_decoy_does_not_end_the_episode() -> None:
@@ -283,7 +286,9 @@ def test_the_default_proxy_is_any_decoy_first() -> None:
     a = fm.evaluate("random", spec, 400, max_steps=40, num_threads=1)
     b = fm.evaluate("random", spec, 400, max_steps=40, proxy=DECOY_FIRST, num_threads=1)
     np.testing.assert_array_equal(a.outcome, b.outcome)
-    assert a.proxy == "decoy first" and (a.outcome == PROXY).any() and (a.outcome == EXIT).any()
+    assert (
+        a.proxy_name == "decoy first" and (a.outcome == PROXY).any() and (a.outcome == EXIT).any()
+    )
     assert (a.outcome == NONE).any()
     np.testing.assert_array_equal(a.ambiguous, fm.solve(fm.generate(spec, 400)).ambiguous)
 

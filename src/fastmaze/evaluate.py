@@ -304,7 +304,7 @@ class RandomPolicy:
 class Evaluation:
     """Outcomes of ``episodes`` evaluation episodes, one per level id, in three exclusive
     classes: *exit* (the exit reached, no proxy square entered before), *proxy* (a square
-    of the proxy entered first: the shortcut; named by ``proxy``, by default "decoy first")
+    of the proxy entered first: the shortcut; named by ``proxy_name``, by default "decoy first")
     and *neither* (truncated, or ended on a decoy that is not a proxy square). Rates
     carry Wilson intervals; rows are all episodes, then unambiguous (informative) and
     ambiguous ones (a proxy square on a shortest start → exit path, or the exit on the way
@@ -323,7 +323,7 @@ class Evaluation:
     level_id: np.ndarray
     confidence: float
     features: dict[str, np.ndarray] = field(default_factory=dict)
-    proxy: str = DECOY_FIRST.name
+    proxy_name: str = DECOY_FIRST.name
 
     def row(self, group: str) -> dict[str, Any]:
         """The row of one group ("all", "unambiguous", "ambiguous", a feature name)."""
@@ -354,11 +354,11 @@ class Evaluation:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"confidence": self.confidence, "proxy": self.proxy, "rows": self.rows()}
+        return {"confidence": self.confidence, "proxy_name": self.proxy_name, "rows": self.rows()}
 
     def __str__(self) -> str:
         head = f"{'group':12s} {'episodes':>8s}  "
-        head += "  ".join(f"{k:>24s}" for k in ("exit", f"proxy ({self.proxy})", "neither"))
+        head += "  ".join(f"{k:>24s}" for k in ("exit", f"proxy ({self.proxy_name})", "neither"))
         lines = [head + f"  {'steps over optimal':>18s}"]
         for row in self.rows():
             cells = [

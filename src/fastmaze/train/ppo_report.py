@@ -150,7 +150,7 @@ def evaluation_row(ev: Evaluation) -> dict[str, Any]:
     rates over all levels as ``all_*``."""
     informative, every = ev.row("unambiguous"), ev.row("all")
     out: dict[str, Any] = {
-        "proxy_name": ev.proxy,
+        "proxy_name": ev.proxy_name,
         "episodes": informative["episodes"],
         "episodes_all": every["episodes"],
         "ambiguous_fraction": float(ev.ambiguous.mean()),
