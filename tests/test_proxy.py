@@ -248,7 +248,7 @@ def test_the_conflict_set_tells_the_exit_from_the_cue(cue) -> None:
     kwargs = {"proxy": cue_proxy(cue), "num_envs": 128, "num_threads": 1}
     oracle = fm.evaluate("oracle", test, 600, **kwargs)
     scripted = fm.evaluate("proxy", test, 600, **kwargs)
-    assert 0 < (~oracle.ambiguous).sum() < 600
+    assert (~oracle.ambiguous).sum() > 300  # decoys are placed off the path
     assert oracle.row("unambiguous")["exit"][0] == 1.0
     assert scripted.row("unambiguous")["proxy"][0] == 1.0
     assert (

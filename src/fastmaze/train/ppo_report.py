@@ -21,10 +21,10 @@ from fastmaze.evaluate import Evaluation
 from fastmaze.levels import generate
 from fastmaze.spec import AnySpec
 from fastmaze.stats import phi_mi, wilson
+from fastmaze.train.reports import heatmap
 
 __all__ = [
     "evaluation_row",
-    "heatmap",
     "plots",
     "pooled",
     "stream_record",
@@ -95,32 +95,33 @@ def stream_record(
     train: AnySpec, seed: int, level_ids: tuple[int, int], cue: str | None, region: Any = None
 ) -> dict[str, Any]:
     """Realised statistics of the levels a run trained on (ids ``level_ids``, half-open, of
-    ``(train, seed)``; the first `MAX_STREAM_LEVELS` of them), keys ``stream_*``.
+    ``(train, seed)``; the first `MAX_STREAM_LEVELS` of them, ``stats_levels``), with the
+    keys of the supervised rows.
 
-    With a colour ``cue`` (`fastmaze.Levels.stats`): ``stream_phi``, ``stream_mi`` (bits)
-    between "a floor square has the cue" and "it is the exit", ``stream_p_cue_given_exit``
-    (P(exit has the cue)), ``stream_p_exit_given_cue`` (P(square is the exit | it has the
-    cue)), each beside its requested value (``*_req``). With a ``region`` (bool [H, W], the
+    With a colour ``cue`` (`fastmaze.Levels.stats`): ``phi``, ``mi_bits`` between "a floor
+    square has the cue" and "it is the exit", ``p_cue_given_exit`` (P(exit has the cue)),
+    ``p_exit_given_cue`` (P(square is the exit | it has the cue)), each beside its requested
+    value (``*_req``). With a ``region`` (bool [H, W], the
     corner experiment's region squares): the same quantities for "a floor square is a region
     square" against "it is the floor square next to the exit" (no requested values).
     """
     first, stop = level_ids
     n = int(min(max(stop - first, 0), MAX_STREAM_LEVELS))
-    out: dict[str, Any] = {"stream_levels": n, "stream_first_id": int(first)}
+    out: dict[str, Any] = {"stats_levels": n, "stats_first_id": int(first)}
     if n == 0:
         return out
     levels = generate(train, n, seed, start=first)
     if cue is not None:
         row = levels.stats().color(cue)
         out.update(
-            stream_phi=row.phi,
-            stream_phi_req=row.phi_req,
-            stream_mi=row.mi,
-            stream_mi_req=row.mi_req,
-            stream_p_cue_given_exit=row.exit,
-            stream_p_cue_given_exit_req=row.exit_req,
-            stream_p_exit_given_cue=row.given,
-            stream_p_exit_given_cue_req=row.given_req,
+            phi=row.phi,
+            phi_req=row.phi_req,
+            mi_bits=row.mi,
+            mi_bits_req=row.mi_req,
+            p_cue_given_exit=row.exit,
+            p_cue_given_exit_req=row.exit_req,
+            p_exit_given_cue=row.given,
+            p_exit_given_cue_req=row.given_req,
         )
     if region is not None:
         H, W = levels.shape
@@ -136,10 +137,10 @@ def stream_record(
         n00 = float(floor.sum()) - n11 - n10 - n01
         phi, mi = phi_mi(np.array([[n11, n10, n01, n00]]))
         out.update(
-            stream_phi=float(phi[0]),
-            stream_mi=float(mi[0]),
-            stream_p_cue_given_exit=n11 / n,
-            stream_p_exit_given_cue=n11 / (n11 + n10) if n11 + n10 else math.nan,
+            phi=float(phi[0]),
+            mi_bits=float(mi[0]),
+            p_cue_given_exit=n11 / n,
+            p_exit_given_cue=n11 / (n11 + n10) if n11 + n10 else math.nan,
         )
     return out
 
@@ -183,7 +184,7 @@ def pooled(rows: Sequence[dict[str, Any]], by: Sequence[str]) -> dict[tuple[str,
         g["ambiguous"] = float(np.mean([r["ambiguous_fraction"] for r in rs]))
         g["train_exit"] = float(np.mean([r["train_exit"] for r in rs]))
         g["undertrained"] = sum(bool(r["undertrained"]) for r in rs)
-        phis = [r["stream_phi"] for r in rs if r.get("stream_phi") is not None]
+        phis = [r["phi"] for r in rs if r.get("phi") is not None]
         g["phi"] = float(np.mean(phis)) if phis else math.nan
         out[key] = g
     return out
@@ -292,34 +293,3 @@ def plots(
             heatmap(out / "heatmap.png", grid, rows_, cols, text, x, " ".join(series), title)
         )
     return paths
-
-
-def heatmap(
-    path: Path,
-    grid: np.ndarray,
-    rows: Sequence[str],
-    cols: Sequence[str],
-    text: np.ndarray,
-    xlabel: str,
-    ylabel: str,
-    title: str,
-) -> Path:
-    """Writes a PNG of the rates ``grid`` [len(rows), len(cols)] (0..1, NaN blank), each cell
-    labelled with ``text`` (same shape); returns ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.5 * len(rows) + 2))
-    im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-    ax.set_xticks(range(len(cols)), [str(c) for c in cols])
-    ax.set_yticks(range(len(rows)), list(rows), fontsize=7)
-    for (i, j), label in np.ndenumerate(text):
-        ax.text(j, i, label, ha="center", va="center", color="w", fontsize=7)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    fig.colorbar(im)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
