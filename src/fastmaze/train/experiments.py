@@ -350,7 +350,7 @@ _MAZE = {
     "cpus_per_run": 1,
     "gpus_per_run": 0,
 }
-# ``ensemble``: at most this many consecutive seeds of a cell train at once, as one seed
+# ``ensemble``: at most this many seeds of a cell train at once, as one seed
 # ensemble (1: one run after another).
 _SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2, "ensemble": 16}
 

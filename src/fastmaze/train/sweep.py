@@ -70,7 +70,7 @@ def run_id(cfg: dict[str, Any], axes: Sequence[str], cell: dict[str, Any]) -> st
 
 @dataclass
 class Unit:
-    """Runs one task trains: ``cells`` (one run, or consecutive seeds of one cell, trained
+    """Runs one task trains: ``cells`` (one run, or seeds of one cell trained
     as an ensemble), their ``ids`` and their ``positions`` in the grid."""
 
     cells: list[dict[str, Any]]
