@@ -74,7 +74,8 @@ def test_run_id_is_the_resolved_config_not_how_it_runs() -> None:
     cell = ex._cells("trajectory", cfg)[0]
     base = sweep.run_id(cfg, axes, cell)
     assert len(base) == 16 and base == sweep.run_id(json.loads(json.dumps(cfg)), axes, cell)
-    how = {"progress": True, "cpus_per_run": 2, "gpus_per_run": 0.5, "ps": [0.0], "ensemble": 1}
+    how = {"progress": True, "threads": 2, "cpus_per_run": 2, "gpus_per_run": 0.5, "ensemble": 1}
+    how["ps"] = [0.0]  # another grid holding the same cell
     assert sweep.run_id(ex.resolve("trajectory", {**TINY, **how}), axes, cell) == base
     for change in ({"steps": 4}, {"lr": 1e-3}, {"size": [4, 4]}):
         assert sweep.run_id(ex.resolve("trajectory", {**TINY, **change}), axes, cell) != base
@@ -200,6 +201,23 @@ def test_a_changed_config_runs_again_and_keeps_the_old_rows(tmp_path: Path) -> N
 
 
 # -- Ray --------------------------------------------------------------------------------------
+def test_cli_ray_option() -> None:
+    from fastmaze.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["experiment"]).ray is None
+    assert parse(["experiment", "--ray"]).ray == "local"
+    assert parse(["experiment", "corner", "--ray", "10.0.0.1:6379"]).ray == "10.0.0.1:6379"
+
+
+def test_ray_missing_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails
+    out = tmp_path / "results"
+    with pytest.raises(RuntimeError, match=r"--ray needs Ray: pip install 'fastmaze\[ray\]'"):
+        ex.run_experiment("trajectory", out, TINY, ray=True, echo=_quiet)
+    assert not out.exists()  # refused before anything is written
+
+
 @pytest.fixture(scope="module")
 def ray_instance() -> Any:
     """One local Ray instance (2 CPUs) for this module's Ray tests."""

@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: Config keys that say how runs are executed, not what they compute: left out of `run_id`.
-EXECUTION_KEYS = ("progress", "ensemble", "cpus_per_run", "gpus_per_run")
+EXECUTION_KEYS = ("progress", "threads", "ensemble", "cpus_per_run", "gpus_per_run")
 
 #: ``run_one(cfg, cell) -> row`` trains one run; ``run_group(cfg, cells) -> rows`` trains the
 #: runs of one cell that differ only in their seed, together (one row per cell, in order).
@@ -162,7 +162,8 @@ def run_ray(
     this machine). In a process where Ray is already initialised, that instance is used.
     Each task reserves ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs (config keys). A task
     is not retried in the same sweep: a killed worker fails its unit, the next sweep reruns
-    it."""
+    it. A config whose ``threads`` is None gets ``cpus_per_run`` threads per task (levels do
+    not depend on the thread count)."""
     ray = _ray()
     started = not ray.is_initialized()
     if started:
@@ -173,6 +174,8 @@ def run_ray(
             num_gpus=cfg.get("gpus_per_run", 0),
             max_retries=0,
         )
+        if "threads" in cfg and cfg["threads"] is None:
+            cfg = {**cfg, "threads": max(1, int(cfg.get("cpus_per_run", 1)))}
         cfg_ref = ray.put(cfg)
         pending = {task.remote(run_one, run_group, cfg_ref, u): u for u in todo}
         while pending:
