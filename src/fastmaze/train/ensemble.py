@@ -10,23 +10,24 @@ a cell's seeds into ensembles or not without changing a result. Distinct seeds g
 members disjoint levels (a level is a pure function of (spec, seed, id)); under
 ``torchrun`` the ranks split the ids of every member as they split a solo run's.
 
-`Ensemble` stacks the members' parameters (`torch.func.stack_module_state`: every
-parameter gets a leading member axis [K, ...]) and runs them through one parameter-less
-copy of the model (`torch.func.functional_call`), for every model of
-`fastmaze.train.models` and every task head unchanged. One Adam over the stacked
-parameters *is* K independent Adams: every Adam operation is elementwise, so member m's
-moments and updates depend on member m's gradients alone (the step count is shared, and
-equal for all). The loss is the sum of the members' mean losses, so member m's gradient
-is its own loss's; one backward and one optimizer step serve all members.
+`Ensemble` holds the K members (each its own module with its own parameter tensors) and
+runs them as one: ``forward`` takes [K, B, ...] and returns [K, B, ...], for every model of
+`fastmaze.train.models`, every task head and the PPO actor-critic unchanged. One Adam over
+all members' tensors is K independent Adams (Adam treats every tensor apart, and each
+member's tensors are exactly a solo run's, so even the fused kernel's vector/tail split
+is the same). The loss is the sum of the members' mean losses, so member m's gradient is
+its own loss's; one stream call, one backward and one optimizer step serve all members.
 
-**Two ways to run the members, chosen by device (`VECTORIZED`).** On CUDA the members
-are vmap'd (`torch.vmap` over `functional_call`): vmap lowers the batched convolutions to
-grouped ones, one kernel launch for all K members instead of K. On the CPU the members
-run one after another on slices of the stacked parameters: the kernels are then exactly
+**Two ways to run the members, chosen by device (`VECTORIZED`).** On CUDA the members are
+vmap'd: their parameters are stacked [K, ...] each step (a differentiable ``torch.stack``;
+`torch.func.stack_module_state` makes detached copies, which suits inference only) and
+`torch.vmap` runs `torch.func.functional_call` over them, which lowers the batched
+convolutions to grouped ones: one kernel launch for all K members instead of K. On the
+CPU the members run one after another, each exactly its own module: the kernels are then
 those of a solo run, so the training is bitwise the same, while a grouped convolution
 (oneDNN) sums its products in another order than an ungrouped one: vmap'd members drift
-from their solo runs in the last bits (~1e-7 relative per forward pass), and Adam turns
-a gradient that is zero up to rounding (the exit task's score bias: a softmax ignores a
+from their solo runs in the last bits (~1e-7 relative per forward pass), and Adam turns a
+gradient that is zero up to rounding (the exit task's score bias: a softmax ignores a
 common shift) into updates of size ``lr`` of either sign. `benchmarks/bench_ensemble.py`
 measures both ways against K sequential solo runs, so the choice per device rests on
 figures.
@@ -51,7 +52,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, stack_module_state
+from torch.func import functional_call
 
 from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from fastmaze.train.distributed import Dist, all_reduce_mean, init_distributed
@@ -61,85 +62,69 @@ __all__ = ["VECTORIZED", "Ensemble", "train_supervised_ensemble"]
 
 
 #: Whether `Ensemble` vmaps its members, by device type (others: vmap). On the CPU the
-#: members run one by one on slices of the stacked parameters, bitwise their solo runs.
+#: members run one by one, each exactly its own module.
 VECTORIZED = {"cpu": False, "cuda": True}
 
 
-def _key(name: str) -> str:
-    return name.replace(".", "__")
-
-
 class Ensemble(nn.Module):
-    """K models of one architecture as one module, parameters stacked [K, ...].
-    ``forward(x)``: x [K, B, ...] (member m's inputs at x[m]) -> [K, B, ...] (member m's
-    outputs), vmap'd when ``vectorized`` (None: per `VECTORIZED` for the input's device),
-    else member by member on slices of the stacked parameters. `member` returns member m
-    as an ordinary module (a copy of its parameters); ``len(ensemble)`` is K."""
+    """K models of one architecture as one module (``members``, a ModuleList: each member
+    keeps its own parameter tensors). ``forward(x)``: x [K, B, ...] (member m's inputs at
+    x[m]) -> [K, B, ...] (member m's outputs; a tuple of such for models returning
+    tuples), vmap'd over the members' parameters stacked [K, ...] when ``vectorized``
+    (None: per `VECTORIZED` for the input's device), else member by member (`call`).
+    `member` returns a copy of member m; ``len(ensemble)`` is K."""
 
     def __init__(self, models: Sequence[nn.Module], vectorized: bool | None = None) -> None:
         super().__init__()
-        self.vectorized = vectorized
         if len(models) < 1:
             raise ValueError("Ensemble: expected at least one model")
         if any(type(m) is not type(models[0]) for m in models):
             raise ValueError("Ensemble: every member must be the same kind of model")
-        params, buffers = stack_module_state(list(models))
-        self.names = list(params)
-        self.buffer_names = list(buffers)
-        for name, p in params.items():
-            self.register_parameter(_key(name), nn.Parameter(p.detach().clone()))
-        for name, b in buffers.items():
-            self.register_buffer(_key(name), b.clone())
-        self.k = len(models)
-        # The architecture without storage: functional_call supplies every tensor.
+        self.members = nn.ModuleList(models)
+        self.vectorized = vectorized
+        # The architecture without storage, for functional_call on the vmap path.
         self._template = [copy.deepcopy(models[0]).to("meta")]
 
     def __len__(self) -> int:
-        return self.k
-
-    @property
-    def template(self) -> nn.Module:
-        """The members' architecture (meta tensors; attributes such as ``iterations``)."""
-        return self._template[0]
+        return len(self.members)
 
     def _stacked(self) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
-        p = {n: getattr(self, _key(n)) for n in self.names}
-        b = {n: getattr(self, _key(n)) for n in self.buffer_names}
+        """Every parameter and buffer stacked over members, [K, ...], differentiably, so
+        gradients reach each member's own tensors."""
+        named = [dict(m.named_parameters()) for m in self.members]
+        bufs = [dict(m.named_buffers()) for m in self.members]
+        p = {n: torch.stack([d[n] for d in named]) for n in named[0]}
+        b = {n: torch.stack([d[n] for d in bufs]) for n in bufs[0]}
         return p, b
 
-    def forward(self, x: Tensor) -> Tensor:
-        if x.shape[0] != self.k:
-            raise ValueError(
-                f"Ensemble: input has {x.shape[0]} members on axis 0, expected {self.k}"
-            )
-        template = self.template
-
-        def one(p: dict[str, Tensor], b: dict[str, Tensor], xm: Tensor) -> Tensor:
-            return functional_call(template, (p, b), (xm,))
-
-        p, b = self._stacked()
-        if self.vectorized is None:
+    def forward(self, x: Tensor) -> Any:
+        k = len(self.members)
+        if x.shape[0] != k:
+            raise ValueError(f"Ensemble: input has {x.shape[0]} members on axis 0, expected {k}")
+        vectorized = self.vectorized
+        if vectorized is None:
             vectorized = VECTORIZED.get(x.device.type, True)
-        else:
-            vectorized = self.vectorized
         if vectorized:
-            return torch.vmap(one)(p, b, x)
-        return torch.stack(
-            [
-                one({n: t[m] for n, t in p.items()}, {n: t[m] for n, t in b.items()}, x[m])
-                for m in range(self.k)
-            ]
-        )
+            template = self._template[0]
+
+            def one(p: dict[str, Tensor], b: dict[str, Tensor], xm: Tensor) -> Any:
+                return functional_call(template, (p, b), (xm,))
+
+            return torch.vmap(one)(*self._stacked(), x)
+        outs = [self.call(m, x[m]) for m in range(k)]
+        if isinstance(outs[0], tuple):  # e.g. an actor-critic's (logits, value)
+            return tuple(torch.stack(parts) for parts in zip(*outs, strict=True))
+        return torch.stack(outs)
+
+    def call(self, m: int, x: Tensor) -> Any:
+        """Member m alone on ``x`` (its own batch, any size)."""
+        return self.members[m](x)
 
     def member(self, m: int) -> nn.Module:
-        """Member m as a standalone module (its own copy of the parameters, same device)."""
-        if not 0 <= m < self.k:
-            raise ValueError(f"member: {m!r}; expected 0 <= m < {self.k}")
-        p, b = self._stacked()
-        module = copy.deepcopy(self.template).to_empty(device=next(self.parameters()).device)
-        state = {n: t[m].detach().clone() for n, t in {**p, **b}.items()}
-        module.load_state_dict(state)
-        return module
+        """A copy of member m (its own parameters, same device), as an ordinary module."""
+        if not 0 <= m < len(self.members):
+            raise ValueError(f"member: {m!r}; expected 0 <= m < {len(self.members)}")
+        return copy.deepcopy(self.members[m])
 
 
 def _members(c: Any, seeds: Sequence[int]) -> list[Any]:

@@ -1,0 +1,98 @@
+"""PPO seed ensembles: each member is its seed's solo run (bitwise on the CPU), a resumed
+ensemble continues exactly, bad seeds and foreign checkpoints are refused."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import fastmaze  # noqa: E402
+from fastmaze.train.ppo import PPOConfig, train_ppo  # noqa: E402
+from fastmaze.train.ppo_ensemble import train_ppo_ensemble  # noqa: E402
+
+SPEC = fastmaze.MazeSpec(size=(2, 2))
+TIMING_KEYS = ("env_steps_per_s", "env_fraction")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny(**overrides: Any) -> PPOConfig:
+    """8 envs x 16 steps per update, 2 minibatches, a small IMPALA net (as test_train_ppo)."""
+    fields: dict[str, Any] = dict(
+        total_env_steps=3 * 128,
+        num_envs=8,
+        num_steps=16,
+        num_minibatches=2,
+        max_steps=10,
+        gamma=0.99,
+        env_kwargs={"num_threads": 1},
+        checkpoint_every=2,
+        model="impala",
+        model_kwargs={"channels": (4,), "hidden": 16},
+    )
+    fields.update(overrides)
+    return PPOConfig(**fields)
+
+
+def _history(h: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in h]
+
+
+def _same_state(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _same_history(a: list, b: list) -> bool:
+    return repr(_history(a)) == repr(_history(b))  # NaN equal to NaN
+
+
+def test_members_are_the_solo_runs_of_their_seeds() -> None:
+    config = tiny(eval_every=3, eval_episodes=8, checkpoint_every=1)
+    members = train_ppo_ensemble(SPEC, config, [3, 0], progress=False)
+    for seed, got in zip((3, 0), members, strict=True):
+        solo = train_ppo(SPEC, dataclasses.replace(config, seed=seed), progress=False)
+        assert _same_state(got.policy, solo.policy)  # bitwise
+        assert _same_history(got.history, solo.history)
+        assert got.level_ids == solo.level_ids
+        assert "eval/train/exit" in got.history[-1]
+    assert not _same_state(members[0].policy, members[1].policy)
+
+
+def test_resumed_ensemble_continues_exactly(tmp_path: Path) -> None:
+    straight = train_ppo_ensemble(SPEC, tiny(total_env_steps=4 * 128), [1, 2], progress=False)
+    ckpt = tmp_path / "ens.pt"
+    first = train_ppo_ensemble(
+        SPEC, tiny(total_env_steps=2 * 128, checkpoint_path=str(ckpt)), [1, 2], progress=False
+    )
+    assert first[0].checkpoint == str(ckpt)
+    resumed = train_ppo_ensemble(
+        SPEC, tiny(total_env_steps=4 * 128), [1, 2], resume=str(ckpt), progress=False
+    )
+    for a, b in zip(straight, resumed, strict=True):
+        assert _same_state(a.policy, b.policy)
+        assert _same_history(a.history, b.history)
+        assert a.level_ids == b.level_ids
+    with pytest.raises(ValueError, match=r"holds seeds \[1, 2\], this run \[1, 3\]"):
+        train_ppo_ensemble(SPEC, tiny(), [1, 3], resume=str(ckpt), progress=False)
+    with pytest.raises(ValueError, match="not a fastmaze PPO ensemble checkpoint"):
+        solo = tmp_path / "solo"
+        train_ppo(SPEC, tiny(total_env_steps=128), out_dir=solo, progress=False)
+        train_ppo_ensemble(SPEC, tiny(), [1, 2], resume=str(solo / "checkpoint.pt"))
+
+
+@pytest.mark.parametrize("seeds", [[], [1, 1], [0, -1], [0.5]])
+def test_bad_seeds(seeds) -> None:
+    with pytest.raises(ValueError, match="distinct integers >= 0"):
+        train_ppo_ensemble(SPEC, tiny(), seeds, progress=False)
