@@ -1,9 +1,15 @@
 """PPO seed ensembles: each member is its seed's solo run (bitwise on the CPU), a resumed
-ensemble continues exactly, bad seeds and foreign checkpoints are refused."""
+ensemble continues exactly, bad seeds and foreign checkpoints are refused, DDP over two
+gloo processes."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +21,7 @@ import fastmaze  # noqa: E402
 from fastmaze.train.ppo import PPOConfig, train_ppo  # noqa: E402
 from fastmaze.train.ppo_ensemble import train_ppo_ensemble  # noqa: E402
 
+PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])  # the fastmaze under test
 SPEC = fastmaze.MazeSpec(size=(2, 2))
 TIMING_KEYS = ("env_steps_per_s", "env_fraction")
 
@@ -96,3 +103,73 @@ def test_resumed_ensemble_continues_exactly(tmp_path: Path) -> None:
 def test_bad_seeds(seeds) -> None:
     with pytest.raises(ValueError, match="distinct integers >= 0"):
         train_ppo_ensemble(SPEC, tiny(), seeds, progress=False)
+
+
+# One rank of a 2-process gloo job: an ensemble of seeds 0 and 1, then seed 1 alone.
+WORKER = """
+import dataclasses, hashlib, json, os, sys
+import torch
+import fastmaze
+from fastmaze.train.ppo import PPOConfig, train_ppo
+from fastmaze.train.ppo_ensemble import train_ppo_ensemble
+
+torch.set_num_threads(1)
+config = PPOConfig(
+    total_env_steps=2 * 2 * 128, num_envs=8, num_steps=16, num_minibatches=2, max_steps=10,
+    env_kwargs={"num_threads": 1}, checkpoint_every=2, model="impala",
+    model_kwargs={"channels": (4,), "hidden": 16},
+    checkpoint_path=os.path.join(sys.argv[1], "ens.pt"),
+)
+spec = fastmaze.MazeSpec(size=(2, 2))
+members = train_ppo_ensemble(spec, config, [0, 1], progress=False)
+alone = train_ppo(spec, dataclasses.replace(config, seed=1, checkpoint_path=None), progress=False)
+
+def digest(policy):
+    flat = torch.cat([p.detach().flatten() for p in policy.parameters()])
+    return hashlib.sha256(flat.numpy().tobytes()).hexdigest()
+
+out = {"hashes": [digest(r.policy) for r in members + [alone]],
+       "level_ids": [list(r.level_ids) for r in members + [alone]]}
+with open(os.path.join(sys.argv[1], f"rank{os.environ['RANK']}.json"), "w") as f:
+    json.dump(out, f)
+import torch.distributed as tdist
+tdist.destroy_process_group()
+os._exit(0)
+"""
+
+
+def test_ddp_two_gloo_ranks(tmp_path: Path) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = str(s.getsockname()[1])
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path)],
+            env=dict(
+                os.environ,
+                MASTER_ADDR="127.0.0.1",
+                MASTER_PORT=port,
+                RANK=str(rank),
+                WORLD_SIZE="2",
+                LOCAL_RANK=str(rank),
+                OMP_NUM_THREADS="1",
+                PYTHONPATH=os.pathsep.join([PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")]),
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for rank in range(2)
+    ]
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0, out.decode()[-3000:]
+    r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2))
+    assert r0["hashes"] == r1["hashes"]  # the ranks agree on every member
+    assert r0["hashes"][2] == r0["hashes"][1] != r0["hashes"][0]  # seed 1 alone is member 1
+    for m in range(2):  # the ranks split every member's ids
+        (a0, b0), (a1, b1) = r0["level_ids"][m], r1["level_ids"][m]
+        assert b0 > a0 and b1 > a1 and (b0 <= a1 or b1 <= a0)
+    ckpt = torch.load(tmp_path / "ens.pt", weights_only=False)
+    assert ckpt["seeds"] == [0, 1] and ckpt["world_size"] == 2 and len(ckpt["ranks"]) == 2
