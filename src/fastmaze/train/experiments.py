@@ -14,9 +14,10 @@ Sweeps are resumable (`fastmaze.train.sweep`): each finished run is appended to
 killed; ``runs.csv``, the plots and the table are rebuilt from ``runs.jsonl`` at the end.
 ``ray=...`` (``fastmaze experiment NAME --ray [ADDRESS]``) runs the cells as Ray tasks, on
 a local instance or a cluster, each reserving ``cpus_per_run`` CPUs and ``gpus_per_run``
-GPUs; the rows are those of a serial run with the same seeds. Supervised presets train up to
-``ensemble`` (default 16) seeds of a cell at once as one seed ensemble, each member the
-same training as its seed's run alone (``--set ensemble=1``: one run after another).
+GPUs; the rows are those of a serial run with the same seeds. Presets (supervised and PPO)
+train up to ``ensemble`` (default 16) seeds of a cell at once as one seed ensemble, each
+member the same training as its seed's run alone (``--set ensemble=1``: one run after
+another).
 
 - ``trajectory`` (supervised, the default): the path task (the model outputs a policy map;
   its greedy walk is the trajectory) trained on the randomised-fraction family
@@ -279,9 +280,11 @@ def _ppo_cell(
     proxy: Proxy,
     cue: str | None = CUE_COLOR,
     region: Any = None,
+    out: Any = None,
 ) -> dict:
-    """Trains PPO on ``train``, checks it trained (`ppo_report.training_record`), records
-    its stream, and evaluates the sampled policy on ``test`` with ``proxy``."""
+    """Trains PPO on ``train`` (or takes its result ``out``, a member of an ensemble),
+    checks it trained (`ppo_report.training_record`), records its stream, and evaluates
+    the sampled policy on ``test`` with ``proxy``."""
     import torch
 
     import fastmaze
@@ -289,7 +292,8 @@ def _ppo_cell(
 
     config = _ppo_config(cfg, cell)
     seed = cell["seed"]
-    out = _ppo().train_ppo(train, config, progress=cfg["progress"] and _interactive())
+    if out is None:
+        out = _ppo().train_ppo(train, config, progress=cfg["progress"] and _interactive())
     device = next(out.policy.parameters()).device
     env_kwargs = {
         k: v
@@ -321,23 +325,59 @@ def _ppo_cell(
     return result
 
 
-def _exit_colour_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+def _ppo_group(cfg: dict[str, Any], cells: list[dict[str, Any]], specs: dict) -> list[dict]:
+    """Trains cells equal but for their seed as one PPO seed ensemble
+    (`fastmaze.train.ppo_ensemble.train_ppo_ensemble`: each member is the same training as
+    its seed's run alone); their rows (`_ppo_cell` of each member), in order."""
+    from fastmaze.train.ppo_ensemble import train_ppo_ensemble
+
+    seeds = [c["seed"] for c in cells]
+    progress = cfg["progress"] and _interactive()
+    outs = train_ppo_ensemble(specs["train"], _ppo_config(cfg, cells[0]), seeds, progress=progress)
+    return [_ppo_cell(cfg, c, **specs, out=o) for c, o in zip(cells, outs, strict=True)]
+
+
+def _exit_colour_specs(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     maze = _maze(cfg)
     train = randomized(cell["p"], cue=CUE_COLOR, **maze)
-    return _ppo_cell(cfg, cell, train, conflict(cue=CUE_COLOR, **maze), cue_proxy(CUE_COLOR))
+    return {"train": train, "test": conflict(cue=CUE_COLOR, **maze), "proxy": cue_proxy(CUE_COLOR)}
 
 
-def _corner_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+def _corner_specs(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     train = corner(cell["k"], corner=cfg["corner"], **_maze(cfg))
     test = train.replace(exit_region=None)
     proxy, region = region_proxy(train), region_squares(train)
-    return _ppo_cell(cfg, cell, train, test, proxy, cue=None, region=region)
+    return {"train": train, "test": test, "proxy": proxy, "cue": None, "region": region}
+
+
+def _joint_specs(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    maze = _maze(cfg)
+    train = correlated(cell["rho"], cue=CUE_COLOR, **maze)
+    return {"train": train, "test": conflict(cue=CUE_COLOR, **maze), "proxy": cue_proxy(CUE_COLOR)}
+
+
+def _exit_colour_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    return _ppo_cell(cfg, cell, **_exit_colour_specs(cfg, cell))
+
+
+def _exit_colour_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict]:
+    return _ppo_group(cfg, cells, _exit_colour_specs(cfg, cells[0]))
+
+
+def _corner_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    return _ppo_cell(cfg, cell, **_corner_specs(cfg, cell))
+
+
+def _corner_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict]:
+    return _ppo_group(cfg, cells, _corner_specs(cfg, cells[0]))
 
 
 def _joint_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    maze = _maze(cfg)
-    train = correlated(cell["rho"], cue=CUE_COLOR, **maze)
-    return _ppo_cell(cfg, cell, train, conflict(cue=CUE_COLOR, **maze), cue_proxy(CUE_COLOR))
+    return _ppo_cell(cfg, cell, **_joint_specs(cfg, cell))
+
+
+def _joint_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict]:
+    return _ppo_group(cfg, cells, _joint_specs(cfg, cells[0]))
 
 
 _MAZE = {
@@ -362,6 +402,7 @@ def _ppo_defaults(steps: int) -> dict[str, Any]:
         "ppo": {"total_env_steps": steps, "model": "impala"},
         "train_threshold": 0.9,  # training exit rate below it: the run is flagged undertrained
         "train_eval_episodes": 2_000,  # fresh training levels that measure it
+        "ensemble": 16,  # at most this many seeds of a cell train at once (1: one by one)
     }
 
 
@@ -416,6 +457,7 @@ PRESETS: dict[str, Experiment] = {
             {**_MAZE, **_ppo_defaults(4_000_000), "ps": [0.0, 0.02, 0.1, 0.5], "seeds": [0, 1, 2]},
             ("ps", "seeds"),
             _exit_colour_cell,
+            _exit_colour_group,
         ),
         Experiment(
             "corner",
@@ -431,6 +473,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("ks", "seeds"),
             _corner_cell,
+            _corner_group,
         ),
         Experiment(
             "joint-failure",
@@ -446,6 +489,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("ws", "rhos", "seeds"),
             _joint_cell,
+            _joint_group,
         ),
     )
 }
