@@ -192,6 +192,12 @@ def test_serial_sweep_resumes_after_a_failed_run(
     )
 
 
+def test_a_run_listed_twice_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"holds the run p=0\.0 .* seed=0 twice"):
+        ex.run_experiment("trajectory", tmp_path / "r", {**TINY, "seeds": [0, 0]}, echo=_quiet)
+    assert not (tmp_path / "r").exists()
+
+
 def test_a_changed_config_runs_again_and_keeps_the_old_rows(tmp_path: Path) -> None:
     ex.run_experiment("trajectory", tmp_path, {**TINY, "ps": [0.0], "seeds": [0]}, echo=_quiet)
     r = ex.run_experiment(

@@ -734,12 +734,16 @@ def run_experiment(
     cells = _cells(name, cfg)
     _build_all(name, cfg, cells)
     ids = [sweep.run_id(cfg, exp.axes, c) for c in cells]
+    if len(set(ids)) < len(ids):
+        twice = next(c for i, c in enumerate(cells) if ids.index(ids[i]) != i)
+        raise ValueError(f"the grid holds the run {_shown(twice)} twice; list each value once")
     folder = Path(out) if out is not None else Path("results") / name
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     with sweep.Journal(folder / "runs.jsonl") as journal:
         (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-        done = {r["run_id"]: r for r in journal.rows() if r.get("run_id") in set(ids)}
+        wanted = set(ids)
+        done = {r["run_id"]: r for r in journal.rows() if r.get("run_id") in wanted}
         left = [i for i, id_ in enumerate(ids) if id_ not in done]
         ensemble = cfg.get("ensemble", 1) if exp.run_group is not None else 1
         todo = sweep.units([cells[i] for i in left], [ids[i] for i in left], ensemble)
