@@ -756,7 +756,9 @@ def run_experiment(
         )
         if journal.repaired:
             echo(f"  runs.jsonl: a torn last line ({journal.repaired} bytes) cut off")
-        if ray:
+        if not todo:
+            outcomes = iter(())
+        elif ray:
             address = None if ray is True or ray == "local" else str(ray)
             outcomes = sweep.run_ray(exp.run_one, exp.run_group, cfg, todo, address)
         else:
