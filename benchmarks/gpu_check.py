@@ -4,6 +4,10 @@ generation, in one command of a few minutes on one GPU, written as one markdown 
 
     python benchmarks/gpu_check.py [--results benchmarks/RESULTS.md] [--skip-tests]
 
+(with fastmaze importable: installed with ``pip install ".[test]"``, or ``PYTHONPATH=src``
+after ``python setup.py build_ext --inplace``; the tests run in a subprocess that inherits
+the environment).
+
 What it runs, in order:
 
 - the CUDA tests: ``pytest tests -k cuda`` (the ``test_cuda_*`` modules and every test
