@@ -6,8 +6,9 @@ path task; `SupervisedConfig` defaults, 4×4 Kruskal mazes), trains the K seeds 
 ensemble (both ways of running members, `fastmaze.train.ensemble.VECTORIZED`) and as K
 solo runs one after another, and prints samples/s per member (each member's levels per
 second of wall time while all K train) and the ensemble's speed-up over the sequential
-runs. ``--tiny`` checks that everything runs in seconds (figures meaningless);
-``--device cuda`` measures on a GPU.
+runs; then the same for PPO (the default IMPALA policy and rollout, env steps/s per
+member, `train_ppo_ensemble` against `train_ppo`). ``--tiny`` checks that everything
+runs in seconds (figures meaningless); ``--device cuda`` measures on a GPU.
 
 `cuda_ensemble` is the GPU check's entry ("an ensemble of 16 on CUDA"): it measures one
 ensemble of 16 against 16 sequential runs and reports how far member 0 is from the solo
@@ -25,7 +26,10 @@ from typing import Any
 
 import torch
 
+import fastmaze as fm
 from fastmaze.train import ensemble
+from fastmaze.train.ppo import PPOConfig, train_ppo
+from fastmaze.train.ppo_ensemble import train_ppo_ensemble
 from fastmaze.train.supervised import SupervisedConfig, train_supervised
 
 MODELS = (("fcn", "exit", {}), ("recurrent", "path", {}))
@@ -77,12 +81,40 @@ def measure(config: SupervisedConfig, k: int, vectorized: bool | None = None) ->
     return {
         "model": config.model,
         "task": config.task,
+        "unit": "samples/s",
         "members": k,
         "vmap": ensemble.VECTORIZED.get(device_type, True) if vectorized is None else vectorized,
         "ensemble_per_member": members[0]["samples_per_s"],
         "sequential_per_member": config.batch * config.steps / seq_s,
         "speedup": seq_s / ens_s,
         "max_abs_diff": float((_flat(members[0]["model"]) - _flat(solos[0]["model"])).abs().max()),
+        "wall_s": time.perf_counter() - t,
+    }
+
+
+def measure_ppo(config: PPOConfig, k: int) -> dict[str, Any]:
+    """One row for PPO: K seeds of ``config`` as `train_ppo_ensemble` and as K sequential
+    `train_ppo` runs; env steps/s per member (each member's steps per second of wall time
+    while all K train) and the speed-up."""
+    spec = fm.correlated(0.95, size=(4, 4), algorithm="kruskal")
+    t = time.perf_counter()
+    members = train_ppo_ensemble(spec, config, range(k), progress=False) if k > 1 else None
+    solos = [train_ppo(spec, replace(config, seed=s), progress=False) for s in range(k)]
+    members = members or solos[:1]
+    seq_s = sum(r.timing["total"] for r in solos)
+    ens_s = members[0].timing["total"]
+    steps = members[0].history[-1]["env_steps"]
+    diff = (_flat(members[0].policy) - _flat(solos[0].policy)).abs().max()
+    return {
+        "model": f"ppo {config.model}",
+        "task": "env",
+        "unit": "env steps/s",
+        "members": k,
+        "vmap": ensemble.VECTORIZED.get(torch.device(config.device or "cpu").type, True),
+        "ensemble_per_member": steps / ens_s,
+        "sequential_per_member": steps / seq_s,
+        "speedup": seq_s / ens_s,
+        "max_abs_diff": float(diff),
         "wall_s": time.perf_counter() - t,
     }
 
@@ -100,7 +132,7 @@ def _print(row: dict[str, Any]) -> None:
     print(
         f"{row['model']:>9} {row['task']:>4}  K={row['members']:<3} "
         f"{'vmap' if row['vmap'] else 'loop'}  ensemble {row['ensemble_per_member']:>10,.0f}"
-        f"  sequential {row['sequential_per_member']:>10,.0f} samples/s per member  "
+        f"  sequential {row['sequential_per_member']:>10,.0f} {row['unit']} per member  "
         f"speed-up {row['speedup']:.2f}x  member 0 vs solo {row['max_abs_diff']:.1e}"
     )
 
@@ -128,6 +160,14 @@ def main() -> None:
         for k in ks:
             for vectorized in (False, True) if k > 1 else (None,):
                 _print(measure(config, k, vectorized))
+    ppo = PPOConfig(  # the default model and rollout (64 envs x 256 steps), 2 updates
+        total_env_steps=2 * 64 * 256, device=args.device, checkpoint_every=0
+    )
+    if args.tiny:
+        ppo = replace(ppo, total_env_steps=8 * 16, num_envs=8, num_steps=16, num_minibatches=2)
+        ppo = replace(ppo, model_kwargs={"channels": (4,), "hidden": 16})
+    for k in ks:
+        _print(measure_ppo(ppo, k))
 
 
 if __name__ == "__main__":

@@ -35,10 +35,17 @@ import torch
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 from fastmaze.train.actor_critic import build_policy
 from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from fastmaze.train.distributed import all_reduce_mean, id_range, init_distributed
+from fastmaze.train.distributed import id_range, init_distributed
 from fastmaze.train.ensemble import Ensemble
-from fastmaze.train.ppo import IDS_PER_RANK, PPOConfig, PPOResult, _evaluate, _ppo_loss
-from fastmaze.train.ppo_resume import RESUMABLE_CHANGES, broadcast_objects
+from fastmaze.train.ppo import (
+    IDS_PER_RANK,
+    PPOConfig,
+    PPOResult,
+    _evaluate,
+    _ppo_loss,
+    _update_row,
+)
+from fastmaze.train.ppo_resume import broadcast_objects, check_resume
 from fastmaze.train.rollout_env import RolloutEnv
 
 __all__ = ["train_ppo_ensemble"]
@@ -52,23 +59,6 @@ def _seeds(seeds: Sequence[int]) -> list[int]:
     if bad or any(s < 0 for s in seeds) or not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds: expected one or more distinct integers >= 0, got {seeds!r}")
     return [int(s) for s in seeds]
-
-
-def _check_resume(saved: Mapping[str, Any], spec: AnySpec, cfg: PPOConfig, seeds, world):
-    if saved.get("format") != FORMAT:
-        raise ValueError("resume: not a fastmaze PPO ensemble checkpoint")
-    if saved["seeds"] != seeds:
-        raise ValueError(f"resume: the checkpoint holds seeds {saved['seeds']}, this run {seeds}")
-    if saved["spec"] != repr(spec):
-        raise ValueError(f"resume: the checkpoint was trained on {saved['spec']}, not {spec!r}")
-    if saved["world_size"] != world:
-        raise ValueError(
-            f"resume: the checkpoint has {saved['world_size']} ranks, this run {world}"
-        )
-    now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in RESUMABLE_CHANGES and now[k] != saved["config"].get(k))
-    if diff:
-        raise ValueError(f"resume: config differs from the checkpoint's in {diff}")
 
 
 def train_ppo_ensemble(
@@ -119,7 +109,11 @@ def train_ppo_ensemble(
     saved: dict[str, Any] | None = None
     if resume is not None:
         saved = load_checkpoint(resume, map_location="cpu")
-        _check_resume(saved, spec, cfg, seeds, world)
+        check_resume(saved, spec, cfg, world, FORMAT)
+        if saved["seeds"] != seeds:
+            raise ValueError(
+                f"resume: the checkpoint holds seeds {saved['seeds']}, this run {seeds}"
+            )
         mine = saved["ranks"][dist.rank]
         rank_first = mine["first_id"]
         env_first = mine["next_ids"]
@@ -266,32 +260,7 @@ def train_ppo_ensemble(
         timing["update"] += seconds - env_time
         lr = optimizer.param_groups[0]["lr"]
         for m in range(K):
-            n_ep, ret_sum, len_sum, exit_sum, decoy_sum = stats[m].tolist()
-            if world > 1:
-                n_ep, ret_sum, len_sum, exit_sum, decoy_sum = (
-                    all_reduce_mean(x, dist) for x in (n_ep, ret_sum, len_sum, exit_sum, decoy_sum)
-                )
-            pg, vl, ent, kl, cf = losses[m].tolist()
-            row: dict[str, Any] = {
-                "update": update,
-                "env_steps": update * batch * world,
-                "episodes": round(n_ep * world),
-                "episode_return": ret_sum / n_ep if n_ep else float("nan"),
-                "episode_length": len_sum / n_ep if n_ep else float("nan"),
-                "exit_rate": exit_sum / n_ep if n_ep else float("nan"),
-                "decoy_rate": decoy_sum / n_ep if n_ep else float("nan"),
-                "env_steps_per_s": batch * world / seconds,
-                "env_fraction": env_time / seconds,
-                "policy_loss": pg,
-                "value_loss": vl,
-                "entropy": ent,
-                "approx_kl": kl,
-                "clip_fraction": cf,
-                "lr": lr,
-            }
-            if world > 1:
-                for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"):
-                    row[key] = all_reduce_mean(row[key], dist)
+            row = _update_row(update, batch, dist, stats[m], losses[m], seconds, env_time, lr)
             if cfg.eval_every and update % cfg.eval_every == 0 and dist.is_main:
                 t0 = time.perf_counter()
                 row.update(_evaluate(model.member(m), evals, solos[m], update, device))
