@@ -11,7 +11,7 @@ from fastmaze import io, presets, render
 from fastmaze.env import MazeEnv, VecMazeEnv
 from fastmaze.evaluate import Evaluation, OraclePolicy, Rollout, evaluate, rollout
 from fastmaze.io import load, save
-from fastmaze.layouts import assert_disjoint, shared_layouts
+from fastmaze.layouts import OverlapError, assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.presets import conflict, corner, correlated, decorrelated
 from fastmaze.rules import Feature, Rule, feature, rule, with_probability
@@ -51,6 +51,7 @@ __all__ = [
     "Mixture",
     "OraclePolicy",
     "Oracles",
+    "OverlapError",
     "Rollout",
     "Rule",
     "Stats",

@@ -11,6 +11,7 @@ import numpy as np
 
 from fastmaze import _core
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
+from fastmaze.validate import check_int
 
 if TYPE_CHECKING:
     from fastmaze.stats import Stats
@@ -27,14 +28,6 @@ def default_threads() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
-
-
-def _check_int(what: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{what}: expected an integer, got {type(value).__name__} {value!r}")
-    if not lo <= int(value) <= hi:
-        raise ValueError(f"{what}: {value} is out of range; expected {lo}..{hi}")
-    return int(value)
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,7 +158,8 @@ class Levels:
     def layout_hash(self, threads: int | None = None) -> np.ndarray:
         """uint64 [n]: a hash of each level's walls and exit opening."""
         grid = np.ascontiguousarray(self.grid)
-        return _core.layout_hash(grid, threads or default_threads())
+        threads = default_threads() if threads is None else check_int("threads", threads, 1, 4096)
+        return _core.layout_hash(grid, threads)
 
 
 @functools.lru_cache(maxsize=64)
@@ -219,11 +213,11 @@ def generate(
     """
     if not isinstance(spec, (MazeSpec, Mixture)):
         raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
-    n = _check_int("n", n, 0, MAX_ID)
-    seed = _check_int("seed", seed, 0, 2**64 - 1)
-    start = _check_int("start", start, 0, MAX_ID - n)
-    threads = default_threads() if threads is None else _check_int("threads", threads, 1, 4096)
-    chunk = n if chunk is None else _check_int("chunk", chunk, 1, MAX_ID)
+    n = check_int("n", n, 0, MAX_ID)
+    seed = check_int("seed", seed, 0, 2**64 - 1)
+    start = check_int("start", start, 0, MAX_ID - n)
+    threads = default_threads() if threads is None else check_int("threads", threads, 1, 4096)
+    chunk = n if chunk is None else check_int("chunk", chunk, 1, MAX_ID)
 
     levels = Levels.empty(spec, seed, np.arange(start, start + n, dtype=np.int64))
     if progress:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fastmaze import _core
-from fastmaze.levels import _check_int, default_threads
+from fastmaze.levels import default_threads
 from fastmaze.spec import COLORS
+from fastmaze.validate import check_int
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
@@ -53,7 +54,7 @@ def channel_names(palette: Sequence[str], reveal_exit: bool = False) -> tuple[st
 def _threads(threads: int | None) -> int:
     if threads is None:
         return default_threads()
-    return _check_int("threads", threads, 1, 4096)
+    return check_int("threads", threads, 1, 4096)
 
 
 def _boards(levels: Levels) -> tuple[np.ndarray, np.ndarray]:

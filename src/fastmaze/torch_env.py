@@ -72,14 +72,14 @@ from fastmaze.env import (
     AUTORESET_MODES,
     INFO_KEYS,
     VecMazeEnv,
-    _flag,
     _VectorBase,
     configure,
 )
-from fastmaze.levels import Levels, _check_int, generate_into
+from fastmaze.levels import Levels, generate_into
 from fastmaze.render import _lut
 from fastmaze.solve import Oracles, solve
 from fastmaze.spec import AnySpec
+from fastmaze.validate import check_int, flag
 
 # A square of a level on the device, one uint8: colour code | DECOY | WALL | EXIT.
 COLOR, DECOY, WALL, EXIT = 15, 16, 32, 64
@@ -350,7 +350,7 @@ class TorchVecMazeEnv(_VectorBase):
         self.device = _device(
             ("cuda" if torch.cuda.is_available() else "cpu") if device is None else device
         )
-        self.debug = _flag("debug", debug)
+        self.debug = flag("debug", debug)
         self._started = False  # a first full reset() gives every env its level
         self._sizes(pool_size, block_size)
         # The native constructor validates proxy_reward and builds the table by colour code.
@@ -388,13 +388,13 @@ class TorchVecMazeEnv(_VectorBase):
             self.pool_size = (
                 max(4 * n, 65536)
                 if pool_size is None
-                else _check_int("pool_size", pool_size, 2, 2**40)
+                else check_int("pool_size", pool_size, 2, 2**40)
             )
             default_block = max(1, min(max(4096, n), self.pool_size // 4))
         self.block_size = (
             default_block
             if block_size is None
-            else _check_int("block_size", block_size, 1, self.pool_size)
+            else check_int("block_size", block_size, 1, self.pool_size)
         )
         if self.num_levels is None and self.pool_size < n + self.block_size:
             raise ValueError(
@@ -715,7 +715,7 @@ class TorchVecMazeEnv(_VectorBase):
         tensor [num_envs] on the env's device). ``seed`` restarts the level stream.
         Returns (obs, info)."""
         if seed is not None:
-            self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+            self.seed = check_int("seed", seed, 0, 2**64 - 1)
             self._restart()
         mask = (options or {}).get("reset_mask")
         if mask is None:
