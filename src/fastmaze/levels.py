@@ -42,6 +42,9 @@ class Levels:
     - ``decoys``: int32 [n, max_decoys, 2], board (row, col), -1 past ``n_decoys``.
     - ``n_decoys``: int32 [n]; ``component``: uint8 [n], the mixture component of each level.
     - ``ids``: int64 [n], the level ids; level i is a pure function of (spec, seed, id).
+    - ``unrestored_rules``: the user rules a loaded file's spec records but that were not
+      passed to `fastmaze.load` (their records: name, p, source digest, component); the
+      levels were made with them, ``spec`` lacks them. Empty otherwise.
     """
 
     spec: AnySpec
@@ -54,6 +57,7 @@ class Levels:
     decoys: np.ndarray
     n_decoys: np.ndarray
     component: np.ndarray
+    unrestored_rules: tuple[dict, ...] = ()
 
     ARRAYS = ("ids", "grid", "color", "start", "exit", "decoys", "n_decoys", "component")
 

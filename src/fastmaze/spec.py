@@ -13,7 +13,7 @@ import hashlib
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -352,7 +352,12 @@ class MazeSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> MazeSpec:
+    def from_dict(cls, d: Mapping[str, Any], rules: Sequence[Any] | None = None) -> MazeSpec:
+        """The spec of a `to_dict` dict. Recorded rules are matched against ``rules`` (the
+        caller's `fastmaze.rule` objects, by name and source digest); with ``rules=None``
+        they are re-imported by name, for dicts this program made (see `rule_from_json`)."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"MazeSpec: expected a mapping of fields, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -366,7 +371,7 @@ class MazeSpec:
         if isinstance(d.get("rules"), list):
             from fastmaze.rules import rule_from_json
 
-            d["rules"] = tuple(rule_from_json(r) for r in d["rules"])
+            d["rules"] = tuple(rule_from_json(r, rules) for r in d["rules"])
         return cls(**d)
 
     def digest(self) -> str:
@@ -470,8 +475,19 @@ class Mixture:
         return {"components": [[s.to_dict(), w] for s, w in self.components]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Mixture:
-        return cls(tuple((MazeSpec.from_dict(s), w) for s, w in d["components"]))
+    def from_dict(cls, d: Mapping[str, Any], rules: Sequence[Any] | None = None) -> Mixture:
+        """The mixture of a `to_dict` dict; ``rules`` as in `MazeSpec.from_dict`."""
+        comps = d.get("components") if isinstance(d, Mapping) else None
+        if not isinstance(comps, (list, tuple)) or set(d) != {"components"}:
+            raise ValueError(
+                f"Mixture: expected {{'components': [[spec, weight], ...]}}, got {d!r}"
+            )
+        pairs = []
+        for k, c in enumerate(comps):
+            if not isinstance(c, (list, tuple)) or len(c) != 2:
+                raise ValueError(f"Mixture.components[{k}]: expected [spec, weight], got {c!r}")
+            pairs.append((MazeSpec.from_dict(c[0], rules), c[1]))
+        return cls(tuple(pairs))
 
     def digest(self) -> str:
         return _digest({"Mixture": self.to_dict()})
@@ -487,12 +503,14 @@ def spec_to_dict(spec: AnySpec) -> dict[str, Any]:
     return {"kind": "spec", **spec.to_dict()}
 
 
-def spec_from_dict(d: Mapping[str, Any]) -> AnySpec:
-    """Inverse of `spec_to_dict`."""
+def spec_from_dict(d: Mapping[str, Any], rules: Sequence[Any] | None = None) -> AnySpec:
+    """Inverse of `spec_to_dict`; ``rules`` as in `MazeSpec.from_dict`."""
+    if not isinstance(d, Mapping):
+        raise ValueError(f"spec: expected a mapping, got {type(d).__name__}")
     d = dict(d)
     kind = d.pop("kind", "spec")
     if kind == "mixture":
-        return Mixture.from_dict(d)
+        return Mixture.from_dict(d, rules)
     if kind == "spec":
-        return MazeSpec.from_dict(d)
+        return MazeSpec.from_dict(d, rules)
     raise ValueError(f"unknown spec kind {kind!r}; expected 'spec' or 'mixture'")
