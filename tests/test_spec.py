@@ -207,9 +207,15 @@ BAD_SPECS = [
     ({"decoy_color": {"green": 0.5, "teal": 0.5}}, r"decoy_color: unknown colour 'teal'"),
     ({"distractor_color": 3}, r"distractor_color: expected a colour name, None, or a mapping"),
     ({"exit_color": {None: 0.5, "none": 0.5}}, r"exit_color: a colour is listed twice"),
-    ({"palette": ("green", "chartreuse")}, r"palette: .* must be distinct names"),
-    ({"palette": ("green", "green")}, r"palette: .* must be distinct names"),
-    ({"palette": ()}, r"palette: .* must be distinct names"),
+    (
+        {"palette": ("green", "chartreuse")},
+        r"palette: expected a sequence of distinct names from red, .*, got",
+    ),
+    (
+        {"palette": ("green", "green")},
+        r"palette: expected a sequence of distinct names from red, .*, got",
+    ),
+    ({"palette": ()}, r"palette: expected a sequence of distinct names from red, .*, got"),
     ({"n_decoys": -1}, r"n_decoys: counts must be non-negative integers, got -1"),
     ({"n_decoys": 1.5}, r"n_decoys: counts must be non-negative integers, got 1\.5"),
     ({"n_decoys": {1: 0.5, 2: 0.6}}, r"n_decoys: probabilities sum to 1\.1"),
@@ -226,9 +232,9 @@ BAD_SPECS = [
     ({"min_distance": 2.0}, r"min_distance: expected a non-negative integer"),
     ({"min_distance": 3, "start": "top_left"}, r"min_distance needs start='random'"),
     ({"start": "middle"}, r"start: unknown 'middle'"),
-    ({"exit_sides": ()}, r"exit_sides: \(\); expected distinct names"),
-    ({"exit_sides": ("up",)}, r"exit_sides: \('up',\); expected distinct names"),
-    ({"exit_sides": ("top", "top")}, r"exit_sides: .* expected distinct names"),
+    ({"exit_sides": ()}, r"exit_sides: expected a side or distinct sides from .*, got tuple \(\)"),
+    ({"exit_sides": ("up",)}, r"exit_sides: expected a side .*, got tuple \('up',\)"),
+    ({"exit_sides": ("top", "top")}, r"exit_sides: expected a side or distinct sides"),
     ({"exit_corner": "centre"}, r"exit_corner: unknown 'centre'"),
     ({"exit_region": 0}, r"exit_region: 0; expected a corner region of 1\.\.6 cells"),
     ({"exit_region": 7}, r"exit_region: 7; expected a corner region of 1\.\.6"),
@@ -277,9 +283,18 @@ BAD_MIXTURES = [
         r"Mixture: all components must share size and palette",
     ),
     (lambda: Mixture.of((MazeSpec(), 0.5), (MazeSpec(), 0.4)), r"Mixture weights: .* sum to 0\.9"),
-    (lambda: Mixture.of((MazeSpec(), 1.5), (MazeSpec(), -0.5)), r"probability of 0 is 1\.5"),
-    (lambda: Mixture.of(), r"Mixture: give at least one \(spec, weight\) component"),
-    (lambda: Mixture.of(("spec", 1.0)), r"Mixture: components must be MazeSpec, got str"),
+    (
+        lambda: Mixture.of((MazeSpec(), 1.5), (MazeSpec(), -0.5)),
+        r"components\[0\] weight: expected a finite number in \[0, 1\], got 1\.5",
+    ),
+    (
+        lambda: Mixture.of(),
+        r"Mixture.components: expected a non-empty sequence of \(spec, weight\), got tuple \(\)",
+    ),
+    (
+        lambda: Mixture.of(("spec", 1.0)),
+        r"Mixture.components\[0\] spec: expected a MazeSpec, got 'spec'",
+    ),
 ]
 
 

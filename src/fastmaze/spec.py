@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from fastmaze.validate import check_number, fail
+
 #: Named colours with fixed RGB values. A spec's palette is an ordered subset of these.
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (230, 25, 75),
@@ -194,12 +196,16 @@ class MazeSpec:
                 raise ValueError(f"size: {what} = {v}; expected {MIN_CELLS}..{MAX_CELLS} cells")
         set_("size", (rows, cols))
 
-        palette = tuple(self.palette)
-        unknown = [c for c in palette if c not in COLORS]
-        if unknown or not palette or len(set(palette)) != len(palette):
-            raise ValueError(
-                f"palette: {palette!r} must be distinct names from {', '.join(COLORS)}"
-            )
+        palette = self.palette
+        names = isinstance(palette, (tuple, list)) and all(isinstance(c, str) for c in palette)
+        if (
+            not names
+            or not palette
+            or any(c not in COLORS for c in palette)
+            or (len(set(palette)) != len(palette))
+        ):
+            raise fail("palette", f"a sequence of distinct names from {', '.join(COLORS)}", palette)
+        palette = tuple(palette)
         set_("palette", palette)
 
         if self.algorithm not in ALGORITHMS:
@@ -229,9 +235,14 @@ class MazeSpec:
             )
         set_("min_distance", int(md))
 
-        sides = (self.exit_sides,) if isinstance(self.exit_sides, str) else tuple(self.exit_sides)
-        if not sides or any(s not in SIDES for s in sides) or len(set(sides)) != len(sides):
-            raise ValueError(f"exit_sides: {sides!r}; expected distinct names from {SIDES}")
+        sides = (self.exit_sides,) if isinstance(self.exit_sides, str) else self.exit_sides
+        if (
+            not isinstance(sides, (tuple, list))
+            or not sides
+            or not all(isinstance(s, str) and s in SIDES for s in sides)
+            or len(set(sides)) != len(sides)
+        ):
+            raise fail("exit_sides", f"a side or distinct sides from {SIDES}", self.exit_sides)
         set_("exit_sides", tuple(s for s in SIDES if s in sides))
         if self.exit_corner not in CORNERS:
             raise ValueError(
@@ -427,12 +438,18 @@ class Mixture:
     components: tuple[tuple[MazeSpec, float], ...]
 
     def __post_init__(self) -> None:
-        comps = tuple((s, float(w)) for s, w in self.components)
-        if not comps:
-            raise ValueError("Mixture: give at least one (spec, weight) component")
-        for s, _ in comps:
+        given = self.components
+        if not isinstance(given, (tuple, list)) or not given:
+            raise fail("Mixture.components", "a non-empty sequence of (spec, weight)", given)
+        comps = []
+        for k, c in enumerate(given):
+            if not isinstance(c, (tuple, list)) or len(c) != 2:
+                raise fail(f"Mixture.components[{k}]", "a (MazeSpec, weight) pair", c)
+            s, w = c
             if not isinstance(s, MazeSpec):
-                raise ValueError(f"Mixture: components must be MazeSpec, got {type(s).__name__}")
+                raise fail(f"Mixture.components[{k}] spec", "a MazeSpec", s)
+            comps.append((s, check_number(f"Mixture.components[{k}] weight", w, 0.0, 1.0)))
+        comps = tuple(comps)
         _check_probabilities("Mixture weights", {i: w for i, (_, w) in enumerate(comps)})
         first = comps[0][0]
         for s, _ in comps[1:]:
