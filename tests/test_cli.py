@@ -152,7 +152,10 @@ def test_show_ascii_and_png(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, fragment",
     [
-        (["generate", "--size", "1", "4", "--n", "5"], "size: rows = 1"),
+        (
+            ["generate", "--size", "1", "4", "--n", "5"],
+            "size: expected rows in 2..127 cells, got 1",
+        ),
         (["generate", "--n", "-3"], "--n"),
         (["generate", "--algorithm", "maze"], "invalid choice"),
         (["generate", "--bogus"], "unrecognized arguments: --bogus"),

@@ -28,7 +28,7 @@ def test_models_shapes() -> None:
     assert fcn.square_logits(x).shape == (5, 81)
     rgb = make_model("fcn", 3, 18, 18, channels=8, depth=2, pixels=2)
     assert rgb.features(torch.zeros(2, 3, 18, 18)).shape == (2, 8, 9, 9)
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ValueError, match="model: expected one of"):
         make_model("mlp", 3, 9, 9)
 
 

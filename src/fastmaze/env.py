@@ -60,11 +60,9 @@ def _autoreset_mode(value: Any) -> int:
         value = {"NextStep": "next_step", "SameStep": "same_step", "Disabled": "disabled"}[
             value.value
         ]
-    if value not in AUTORESET_MODES:
-        raise ValueError(
-            f"autoreset_mode: {value!r}; expected one of {', '.join(AUTORESET_MODES)} "
-            "(or a gymnasium AutoresetMode)"
-        )
+    if not any(value == m for m in AUTORESET_MODES if isinstance(value, str)):
+        expected = f"one of {', '.join(map(repr, AUTORESET_MODES))} or a gymnasium AutoresetMode"
+        raise fail("autoreset_mode", expected, value)
     return AUTORESET_MODES.index(value)
 
 

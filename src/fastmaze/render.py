@@ -141,11 +141,7 @@ def _lut(palette: Sequence[str]) -> np.ndarray:
 
 
 def _pixels(pixels: int) -> int:
-    if isinstance(pixels, bool) or not isinstance(pixels, (int, np.integer)):
-        raise ValueError(f"pixels: expected an integer, got {pixels!r}")
-    if not 1 <= pixels <= 256:
-        raise ValueError(f"pixels: {pixels} per square; expected 1..256")
-    return int(pixels)
+    return check_int("pixels", pixels, 1, 256)
 
 
 def rgb(

@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fastmaze import jit
+from fastmaze.validate import check_number
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
@@ -212,8 +213,7 @@ class Rule:
                 f"rule {fn.__qualname__}{inspect.signature(fn)}: a rule takes "
                 f"({', '.join(RULE_ARGS)})"
             )
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"rule {fn.__qualname__}: p = {p!r}; expected a probability in [0, 1]")
+        p = check_number(f"rule {fn.__qualname__}: p (a probability)", p, 0.0, 1.0)
         self.fn = fn
         self.p = float(p)
         self.kernel = _kernel if _kernel is not None else jit.kernel(fn)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from fastmaze.validate import check_number, fail
+from fastmaze.validate import check_choice, check_int, check_number, fail
 
 #: Named colours with fixed RGB values. A spec's palette is an ordered subset of these.
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -61,12 +61,7 @@ def _check_probabilities(what: str, probs: Mapping[Any, float]) -> None:
     if len(probs) > MAX_CATEGORIES:
         raise ValueError(f"{what}: {len(probs)} outcomes; at most {MAX_CATEGORIES} are supported")
     for key, p in probs.items():
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p):
-            raise ValueError(
-                f"{what}: probability of {key!r} is {p!r}; expected a number in [0, 1]"
-            )
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{what}: probability of {key!r} is {p}; expected a number in [0, 1]")
+        check_number(f"{what}: probability of {key!r}", p, 0.0, 1.0)
     total = math.fsum(probs.values())
     if abs(total - 1.0) > 1e-6:
         raise ValueError(f"{what}: probabilities sum to {total:.6g}; they must sum to 1")
@@ -193,7 +188,7 @@ class MazeSpec:
             raise ValueError(f"size: expected (rows, cols) in cells, got {self.size!r}") from None
         for what, v in (("rows", rows), ("cols", cols)):
             if not MIN_CELLS <= v <= MAX_CELLS:
-                raise ValueError(f"size: {what} = {v}; expected {MIN_CELLS}..{MAX_CELLS} cells")
+                raise fail("size", f"{what} in {MIN_CELLS}..{MAX_CELLS} cells", v)
         set_("size", (rows, cols))
 
         palette = self.palette
@@ -208,20 +203,14 @@ class MazeSpec:
         palette = tuple(palette)
         set_("palette", palette)
 
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(
-                f"algorithm: unknown {self.algorithm!r}; expected one of {', '.join(ALGORITHMS)}"
-            )
+        check_choice("algorithm", self.algorithm, ALGORITHMS)
         if isinstance(self.loops, bool) or not isinstance(self.loops, numbers.Real):
             raise ValueError(f"loops: expected a fraction in [0, 1], got {self.loops!r}")
         if not 0.0 <= self.loops <= 1.0:
             raise ValueError(f"loops: {self.loops} is not a fraction in [0, 1]")
         set_("loops", float(self.loops))
 
-        if self.start != "random" and self.start not in CORNERS:
-            raise ValueError(
-                f"start: unknown {self.start!r}; expected 'random' or one of {', '.join(CORNERS)}"
-            )
+        check_choice("start", self.start, ("random", *CORNERS))
         md = self.min_distance
         if isinstance(md, bool) or not isinstance(md, numbers.Integral) or md < 0:
             raise ValueError(f"min_distance: expected a non-negative integer, got {md!r}")
@@ -244,18 +233,10 @@ class MazeSpec:
         ):
             raise fail("exit_sides", f"a side or distinct sides from {SIDES}", self.exit_sides)
         set_("exit_sides", tuple(s for s in SIDES if s in sides))
-        if self.exit_corner not in CORNERS:
-            raise ValueError(
-                f"exit_corner: unknown {self.exit_corner!r}; expected one of {', '.join(CORNERS)}"
-            )
+        check_choice("exit_corner", self.exit_corner, CORNERS)
         k = self.exit_region
         if k is not None:
-            integral = isinstance(k, numbers.Integral) and not isinstance(k, bool)
-            if not integral or not 1 <= k <= max(rows, cols):
-                raise ValueError(
-                    f"exit_region: {k!r}; expected a corner region of 1..{max(rows, cols)} cells"
-                )
-            set_("exit_region", int(k))
+            set_("exit_region", check_int("exit_region", k, 1, max(rows, cols)))
         if not self.exit_candidates():
             raise ValueError(
                 f"no border square fits exit_sides={self.exit_sides} with exit_region={k} at "
@@ -530,4 +511,4 @@ def spec_from_dict(d: Mapping[str, Any], rules: Sequence[Any] | None = None) -> 
         return Mixture.from_dict(d, rules)
     if kind == "spec":
         return MazeSpec.from_dict(d, rules)
-    raise ValueError(f"unknown spec kind {kind!r}; expected 'spec' or 'mixture'")
+    raise fail("spec kind", "'spec' or 'mixture'", kind)

@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from fastmaze.validate import fail
+
 __all__ = ["MODELS", "ConvNet", "ImpalaCNN", "make_model"]
 
 
@@ -132,4 +134,4 @@ def make_model(name: str, in_channels: int, height: int, width: int, **kwargs: A
         return ImpalaCNN(in_channels, height, width, **kwargs)
     if name == "fcn":
         return ConvNet(in_channels, height, width, **kwargs)
-    raise ValueError(f"model: unknown {name!r}; expected one of {', '.join(MODELS)}")
+    raise fail("model", f"one of {', '.join(MODELS)}", name)
