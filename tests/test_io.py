@@ -416,3 +416,17 @@ def test_a_running_saves_temporary_is_kept(tmp_path):
     live.write_bytes(b"x")
     io.save(fastmaze.generate(SPEC_A, 2), path)
     assert live.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        (b"", 0),
+        (b"[]", 1),
+        (b'{"a": [1, {"b": "[[["}]}', 3),
+        (b'["\\\\", [[]]]', 3),  # an escaped backslash ends the string
+        (b'["\\"[[", []]', 2),  # an escaped quote does not
+    ],
+)
+def test_header_depth_ignores_brackets_in_strings(text, depth):
+    assert io._depth(text) == depth

@@ -10,8 +10,9 @@ Layout (all integers little-endian)::
                        and the array table: name, dtype, shape, offset, nbytes, crc32
     arrays    raw C-order bytes, each starting at a multiple of 64 bytes
 
-`load` checks every field before it trusts it, and maps the arrays read-only by default, so
-a batch larger than memory can be opened at once.
+`load` checks the header's whole structure before it trusts any of it, never imports what it
+names (user rules come from the caller), and maps the arrays read-only by default, so a
+batch larger than memory can be opened at once.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import itertools
 import json
 import math
 import os
-import re
 import secrets
 import socket
 import struct
@@ -112,8 +112,8 @@ def _header(levels: Levels, arrays: dict[str, np.ndarray]) -> tuple[bytes, list[
 
 
 #: Bounds on a header before it is parsed: its size in bytes and its JSON nesting depth (a
-#: saved mixture of many components with rules is a few KiB deep 7).
-MAX_HEADER_BYTES = 1 << 22
+#: saved spec takes a few KiB and 7 levels, a mixture of 255 components some 200 KiB).
+MAX_HEADER_BYTES = 1 << 20
 MAX_HEADER_DEPTH = 32
 _HEADER_KEYS = {"format", "fastmaze", "spec", "spec_digest", "seed", "n", "ids", "arrays"}
 _ENTRY_KEYS = {"name", "dtype", "shape", "offset", "nbytes", "crc32"}
@@ -130,6 +130,10 @@ def _temp_prefix(path: Path) -> str:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (assumed so where it cannot be asked
+    safely: on Windows signal 0 is CTRL_C_EVENT)."""
+    if os.name == "nt":
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -206,13 +210,20 @@ def _bad(path: Path, why: str) -> ValueError:
 
 
 def _depth(text: bytes) -> int:
-    """Deepest nesting of JSON arrays and objects in ``text`` (brackets inside strings
-    ignored), computed without recursion."""
-    stripped = re.sub(rb'"(?:[^"\\]|\\.)*"', b"", text)
-    b = np.frombuffer(stripped, np.uint8)
+    """Deepest nesting of JSON arrays and objects in ``text``, brackets inside strings
+    ignored; linear time and no recursion, whatever the bytes."""
+    b = np.frombuffer(text, np.uint8)
+    if not b.size:
+        return 0
+    # Backslashes right before each byte: a quote after an odd number of them is escaped.
+    i = np.arange(b.size)
+    last_other = np.maximum.accumulate(np.where(b != ord("\\"), i, -1))
+    run = np.concatenate(([0], i[:-1] - last_other[:-1]))
+    quote = (b == ord('"')) & (run % 2 == 0)
+    outside = np.cumsum(quote) % 2 == 0
     steps = np.isin(b, (ord("["), ord("{"))).astype(np.int64)
     steps -= np.isin(b, (ord("]"), ord("}")))
-    return int(np.cumsum(steps).max(initial=0))
+    return int(np.cumsum(steps * outside).max(initial=0))
 
 
 def _read_header(path: Path, f: Any, size: int) -> dict[str, Any]:
@@ -347,23 +358,25 @@ def _spec(path: Path, meta: dict, rules: Any) -> tuple[Any, tuple[dict, ...]]:
     file is imported: rules come only from the caller's ``rules``."""
     from fastmaze.rules import check_rules
 
-    d = copy.deepcopy(meta["spec"])
-    specs, records = _recorded_rules(d)
     given = None if rules is None else check_rules(rules)
-    unrestored: tuple[dict, ...] = ()
-    if records and given is None:
-        for s in specs:
-            s.pop("rules", None)
-        unrestored = tuple(records)
-    try:
-        spec = spec_from_dict(d, rules=() if given is None else given)
+    bare = copy.deepcopy(meta["spec"])
+    specs, records = _recorded_rules(bare)
+    for s in specs:
+        s.pop("rules", None)
+    try:  # the structure first, rules aside
+        spec = spec_from_dict(bare, rules=())
     except (KeyError, TypeError, ValueError, AttributeError) as e:
-        if given is not None and "cannot be restored" in str(e):
-            raise ValueError(f"{path}: {e}") from None
         raise _bad(path, f"bad header: the spec does not load ({e})") from None
-    if not records and spec.digest() != meta["spec_digest"]:
-        raise _bad(path, "bad header: spec_digest does not match the spec")
-    return spec, unrestored
+    if not records:
+        if spec.digest() != meta["spec_digest"]:
+            raise _bad(path, "bad header: spec_digest does not match the spec")
+        return spec, ()
+    if given is None:
+        return spec, tuple(records)
+    try:
+        return spec_from_dict(meta["spec"], rules=given), ()
+    except ValueError as e:  # a recorded rule the caller did not pass, or a changed one
+        raise ValueError(f"{path}: {e}") from None
 
 
 def load(
