@@ -52,7 +52,7 @@ def test_native_and_torch_backends_agree(spec, settings, seed, n, data) -> None:
     proxy = {c: 0.5 for c in spec.palette[:2]}
     native = fm.VecMazeEnv(spec, n, seed, num_threads=1, proxy_reward=proxy, **settings)
     pool = {} if settings["num_levels"] else {"pool_size": 2 * n + 3, "block_size": n + 1}
-    other = fm.VecMazeEnv(spec, n, seed, backend="torch", device="cpu", proxy_reward=proxy,
+    other = fm.make_vec(spec, n, seed, backend="torch", device="cpu", proxy_reward=proxy,
                           **pool, **settings)  # fmt: skip
     o1, i1 = native.reset()
     o2, i2 = other.reset()
@@ -102,7 +102,7 @@ def test_bad_actions_of_every_dtype_and_shape(dtype, shape, data) -> None:
     if dtype.kind not in "biufc" or dtype in (np.uint16, np.uint32, np.uint64):
         return  # no torch tensor of this dtype
     # debug=True: the torch backend checks action values at every step (a sync), as native.
-    torch_env = fm.VecMazeEnv(fm.MazeSpec(size=3), 3, backend="torch", device="cpu", debug=True)
+    torch_env = fm.make_vec(fm.MazeSpec(size=3), 3, backend="torch", device="cpu", debug=True)
     torch_env.reset()
     with pytest.raises(ValueError, match="actions"):
         torch_env.step(torch.as_tensor(actions))
