@@ -43,7 +43,9 @@ class BuildExt(build_ext):
         sanitize = os.environ.get("FASTMAZE_SANITIZE", "")
         if sanitize and not msvc:
             compile_args += [f"-fsanitize={sanitize}", "-fno-sanitize-recover=all"]
-            compile_args += ["-fno-omit-frame-pointer", "-g"]
+            # Python's own flags carry -fwrapv, which would hide signed overflow from UBSan:
+            # the core is portable C99, where signed overflow is undefined.
+            compile_args += ["-fno-wrapv", "-fno-omit-frame-pointer", "-g"]
             link_args.append(f"-fsanitize={sanitize}")
         if not msvc and has_openmp(self.compiler, link_args):
             compile_args.append("-fopenmp")
