@@ -42,10 +42,11 @@ import torch
 from torch import Tensor
 
 import fastmaze
-from fastmaze.levels import MAX_ID, _check_int, default_threads, generate_into
+from fastmaze.levels import MAX_ID, default_threads, generate_into
 from fastmaze.render import rgb, symbolic
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec
+from fastmaze.validate import check_int, fail
 
 __all__ = ["CUES", "TASKS", "Batch", "LevelStream", "batch_ids"]
 
@@ -54,7 +55,7 @@ TASKS = ("exit", "action", "path")
 
 
 def _distinct_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
-    out = tuple(_check_int("seeds", s, 0, 2**64 - 1) for s in seeds)
+    out = tuple(check_int("seeds", s, 0, 2**64 - 1) for s in seeds)
     if not out or len(set(out)) != len(out):
         raise ValueError(f"seeds: expected one or more distinct seeds, got {list(seeds)!r}")
     return out
@@ -125,9 +126,9 @@ class LevelStream:
         seeds: Sequence[int] | None = None,
     ) -> None:
         if task not in TASKS:
-            raise ValueError(f"task: {task!r}; expected one of {', '.join(TASKS)}")
+            raise fail("task", f"one of {', '.join(TASKS)}", task)
         if cue not in CUES:
-            raise ValueError(f"cue: {cue!r}; expected one of {', '.join(CUES)}")
+            raise fail("cue", f"one of {', '.join(CUES)}", cue)
         if batch_size < 1 or prefetch < 1 or not 0 <= rank < world_size:
             raise ValueError("batch_size, prefetch must be >= 1 and 0 <= rank < world_size")
         self.seeds = (int(seed),) if seeds is None else _distinct_seeds(seeds)
@@ -169,7 +170,7 @@ class LevelStream:
         if len(self.seeds) == 1:
             levels = fastmaze.generate(self.spec, b, self.seed, start, threads=self.threads)
         else:  # one buffer, one core call per member's seed; rendered and solved at once
-            _check_int("start", start, 0, MAX_ID - b)
+            check_int("start", start, 0, MAX_ID - b)
             ids = np.tile(np.arange(start, start + b, dtype=np.int64), len(self.seeds))
             levels = fastmaze.Levels.empty(self.spec, self.seed, ids)
             threads = default_threads() if self.threads is None else self.threads
