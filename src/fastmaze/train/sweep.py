@@ -184,7 +184,8 @@ def run_ray(
             try:
                 yield unit, ray.get(ready[0])
             except ray.exceptions.RayTaskError as e:  # the run raised
-                cause = e.cause if isinstance(e.cause, BaseException) else e
+                cause = getattr(e, "cause", None)
+                cause = cause if isinstance(cause, BaseException) else e
                 yield unit, Failure(unit, f"{type(cause).__name__}: {cause}", str(e))
             except ray.exceptions.RayError as e:  # the worker died, the node was lost
                 text = " ".join(str(e).split())
