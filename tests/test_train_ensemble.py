@@ -158,5 +158,5 @@ def test_ensemble_checkpoint_resumes_exactly(tmp_path) -> None:
 
 
 def test_ensemble_config_checks() -> None:
-    with pytest.raises(ValueError, match="ensemble: expected an integer >= 1"):
-        _config(ensemble=0).resolved()
+    with pytest.raises(ValueError, match=r"SupervisedConfig\.ensemble: expected an integer"):
+        _config(ensemble=0)

@@ -155,6 +155,7 @@ class SupervisedConfig:
         check_number(name + "lr", self.lr, 0.0, math.inf, open_lo=True)
         check_number(name + "weight_decay", self.weight_decay, 0.0)
         check_int(name + "seed", self.seed, 0, 2**64 - 1)
+        check_int(name + "ensemble", self.ensemble, 1, 2**16)
         if self.device is not None and not isinstance(self.device, str):
             raise fail(name + "device", "a torch device name or None", self.device)
         check_int(name + "eval_every", self.eval_every, 0, 2**62)
@@ -183,9 +184,6 @@ class SupervisedConfig:
                     f"eval_iterations: only the 'recurrent' model iterates, got model "
                     f"{self.model!r}; leave eval_iterations None"
                 )
-        k = self.ensemble
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"ensemble: expected an integer >= 1 (seeds at once), got {k!r}")
         spec = self.spec
         if spec is None:
             spec = correlated(1.0, size=(4, 4), algorithm="kruskal")
