@@ -18,6 +18,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import fastmaze  # noqa: E402
+from fastmaze.train import ensemble  # noqa: E402
 from fastmaze.train.ppo import PPOConfig, train_ppo  # noqa: E402
 from fastmaze.train.ppo_ensemble import train_ppo_ensemble  # noqa: E402
 
@@ -75,6 +76,22 @@ def test_members_are_the_solo_runs_of_their_seeds() -> None:
         assert got.level_ids == solo.level_ids
         assert "eval/train/exit" in got.history[-1]
     assert not _same_state(members[0].policy, members[1].policy)
+
+
+@pytest.mark.parametrize("model", ["impala", "fcn", "recurrent"])
+def test_vmapped_members_agree_with_solo_runs(model: str, monkeypatch) -> None:
+    """The CUDA path (members vmap'd), run on the CPU: grouped convolutions round apart
+    from the solo run's (`fastmaze.train.ensemble`), so agreement within float rounding."""
+    monkeypatch.setitem(ensemble.VECTORIZED, "cpu", True)
+    kwargs = {"impala": {"channels": (4,), "hidden": 16}, "fcn": {"channels": 4, "depth": 2}}
+    config = tiny(total_env_steps=128, model=model, model_kwargs=kwargs.get(model, {}))
+    if model == "recurrent":
+        config = dataclasses.replace(config, model_kwargs={"channels": 4, "iterations": 2})
+    got = train_ppo_ensemble(SPEC, config, [3, 0], progress=False)[0]
+    solo = train_ppo(SPEC, dataclasses.replace(config, seed=3), progress=False)
+    a, b = got.policy.state_dict(), solo.policy.state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
 
 
 def test_resumed_ensemble_continues_exactly(tmp_path: Path) -> None:

@@ -102,8 +102,8 @@ class LevelStream:
     """Iterator over `Batch`es of ``batch_size`` fresh levels of ``(spec, seed)``, made by a
     background thread ``prefetch`` batches ahead; with ``seeds`` (K distinct seeds,
     ``seed`` unused), batches of K·``batch_size`` levels, one block per seed (module
-    docstring). ``position`` is the index of the next
-    batch `next` returns (save it in checkpoints; pass it back as ``start_batch``).
+    docstring). ``position`` is the index of the next batch `next` returns (save it in
+    checkpoints; pass it back as ``start_batch``).
     ``samples_per_s`` is the producer's throughput (levels generated, rendered and labelled
     per second of its own work)."""
 
