@@ -451,22 +451,43 @@ void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threa
 
 /* ---- resets ------------------------------------------------------------------------------ */
 
-/* BFS over the floor squares of env e's board from square src: dist[s] steps, -1 unreached. */
-static void bfs(const fm_env *env, int64_t e, int32_t src, int32_t *dist, int32_t *queue)
+/* Whether every goal has a distance (never, for n_goals < 0: the BFS runs to the end). */
+static int all_reached(const int32_t *dist, const int32_t *goals, int32_t n_goals)
+{
+    if (n_goals < 0) return 0;
+    for (int32_t k = 0; k < n_goals; k++)
+        if (dist[goals[k]] < 0) return 0;
+    return 1;
+}
+
+/* BFS over the floor squares of env e's board from square (r0, c0): dist[s] steps, -1
+ * unreached; it stops after the first whole distance at which every square of goals[0 ..
+ * n_goals-1] is reached (the distances up to it are then exact; n_goals < 0: it never
+ * stops early). The queue holds (row << 16
+ * | col), so that no square is divided by W. */
+static void bfs(const fm_env *env, int64_t e, int32_t r0, int32_t c0, const int32_t *goals,
+                int32_t n_goals, int32_t *dist, int32_t *queue)
 {
     const int32_t H = env->H, W = env->W;
     const uint8_t *grid = env->grid + e * H * W;
-    for (int32_t s = 0; s < H * W; s++) dist[s] = -1;
-    int32_t head = 0, tail = 0;
-    dist[src] = 0;
-    queue[tail++] = src;
+    memset(dist, 0xff, sizeof(int32_t) * (size_t)(H * W)); /* every entry -1 */
+    int32_t head = 0, tail = 0, level_end = 1;
+    dist[r0 * W + c0] = 0;
+    queue[tail++] = r0 << 16 | c0;
     while (head < tail) {
-        int32_t s = queue[head++], r = s / W, c = s % W;
+        if (head == level_end) { /* a whole distance done */
+            if (all_reached(dist, goals, n_goals)) return;
+            level_end = tail;
+        }
+        const int32_t r = queue[head] >> 16, c = queue[head] & 0xffff, s = r * W + c;
+        head++;
         for (int d = 0; d < 4; d++) {
             int32_t nr = r + DROW[d], nc = c + DCOL[d], t = nr * W + nc;
-            if (nr < 0 || nr >= H || nc < 0 || nc >= W || grid[t] || dist[t] >= 0) continue;
+            if ((uint32_t)nr >= (uint32_t)H || (uint32_t)nc >= (uint32_t)W || grid[t] ||
+                dist[t] >= 0)
+                continue;
             dist[t] = dist[s] + 1;
-            queue[tail++] = t;
+            queue[tail++] = nr << 16 | nc;
         }
     }
 }
@@ -476,17 +497,27 @@ static void solve_one(const fm_env *env, int64_t e, int32_t *scratch)
 {
     const int32_t W = env->W, squares = env->H * env->W;
     int32_t *from_start = scratch, *from_exit = scratch + squares, *queue = scratch + 2 * squares;
-    const int32_t start = env->start[2 * e] * W + env->start[2 * e + 1];
     const int32_t exit = env->exit[2 * e] * W + env->exit[2 * e + 1];
-    bfs(env, e, start, from_start, queue);
-    bfs(env, e, exit, from_exit, queue);
+    /* The squares whose distances are read: the exit, then the decoys. With more decoys
+     * than fit, the searches run to the end. */
+    enum { FM_MAX_GOALS = 16 };
+    const int32_t n_decoys = env->n_decoys[e], fits = n_decoys < FM_MAX_GOALS;
+    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
+    int32_t goals[FM_MAX_GOALS];
+    goals[0] = exit;
+    for (int32_t k = 0; fits && k < n_decoys; k++) goals[1 + k] = d[2 * k] * W + d[2 * k + 1];
+    bfs(env, e, env->start[2 * e], env->start[2 * e + 1], goals, fits ? 1 + n_decoys : -1,
+        from_start, queue);
     const int32_t best = from_start[exit];
     uint8_t ambiguous = 0;
-    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
-    for (int32_t k = 0; k < env->n_decoys[e] && best >= 0; k++) {
-        int32_t s = d[2 * k] * W + d[2 * k + 1];
-        if (from_start[s] >= 0 && from_exit[s] >= 0 && from_start[s] + from_exit[s] == best)
-            ambiguous = 1;
+    if (best >= 0 && n_decoys > 0) { /* decoys on a shortest path: the BFS from the exit */
+        bfs(env, e, env->exit[2 * e], env->exit[2 * e + 1], goals + 1, fits ? n_decoys : -1,
+            from_exit, queue);
+        for (int32_t k = 0; k < n_decoys; k++) {
+            int32_t s = d[2 * k] * W + d[2 * k + 1];
+            if (from_start[s] >= 0 && from_exit[s] >= 0 && from_start[s] + from_exit[s] == best)
+                ambiguous = 1;
+        }
     }
     env->info.optimal_length[e] = best;
     env->info.ambiguous[e] = ambiguous;
@@ -532,10 +563,14 @@ static void load_one(const fm_env *env, int64_t e, const fm_levels *levels, int6
     obs_render(env, e);
 }
 
+/* From this many levels a load runs on a team: one reset (copy, two BFS, a board) costs
+ * several microseconds, a team's fork and join about one. */
+#define FM_LOAD_PARALLEL_LEVELS 8
+
 void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const int64_t *idx,
                  int64_t m)
 {
-    (void)team; /* read by the OpenMP pragma only */
-#pragma omp parallel for num_threads(team(env->threads, 8 * m)) schedule(static)
+    const int32_t threads = m >= FM_LOAD_PARALLEL_LEVELS ? env->threads : 1;
+#pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
     for (int64_t j = 0; j < m; j++) load_one(env, idx[j], &levels, ids[j], j);
 }

@@ -4,7 +4,7 @@
 
 cimport numpy as cnp
 from cpython.ref cimport Py_REFCNT
-from libc.stdint cimport uint32_t, uintptr_t
+from libc.stdint cimport uint32_t
 
 cnp.import_array()
 
@@ -77,11 +77,16 @@ cdef inline bint _is_int64_vector(object a, int64_t n) noexcept:
 cdef void *_ptr(dict arrays, str name) except? NULL:
     """Address of a C-contiguous array (NULL when it is absent or empty)."""
     a = arrays.get(name)
-    if a is None or a.size == 0:
+    if a is None:
         return NULL
-    if not a.flags.c_contiguous or not a.flags.writeable:
+    if not cnp.PyArray_Check(a):
+        raise ValueError(f"{name}: expected a numpy array, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray> a
+    if cnp.PyArray_SIZE(arr) == 0:
+        return NULL
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr) or not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError(f"{name}: must be C-contiguous and writeable")
-    return <void *> <uintptr_t> a.ctypes.data
+    return cnp.PyArray_DATA(arr)
 
 
 cdef fm_env_info _info(dict arrays, str prefix) except *:

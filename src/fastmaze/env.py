@@ -401,14 +401,15 @@ class VecMazeEnv(VectorBase):
             np.add(ids, self.first_id, out=ids)
             cuts = [0, *(np.flatnonzero(np.diff(ids) != 1) + 1).tolist(), m]
             runs = list(itertools.pairwise(cuts))
-        threads = self.num_threads if m >= 512 else 1  # a team costs more than a few levels
+        # a team's fork and join (~1 us) costs more than generating a few levels (~1 us each)
+        threads = self.num_threads if m >= 32 else 1
         for lo, hi in runs:
             generate_into(self.maze_spec, self.seed, int(ids[lo]), s[lo:hi], threads)
         self._next_id += m
         self._core.load(self._staging_arrays, ids, idx)
         if self.obs_kind == "compact":
             self.level_table_version += 1
-            self.level_table_rows = idx
+            self.level_table_rows = idx.copy()  # idx may be a view of a reused buffer
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
