@@ -50,7 +50,9 @@ def test_rebuilt_compact_equals_symbolic(spec, rules, mode) -> None:
     o2, _ = com.reset()
     assert o2.dtype == np.int16 and o2.shape == (n, 2)
     boards.sync(com)
-    assert np.array_equal(boards(torch.from_numpy(o2)).numpy(), o1)
+    rebuilt = boards(torch.from_numpy(o2))
+    assert rebuilt.is_contiguous() and rebuilt.dtype == torch.uint8
+    assert np.array_equal(rebuilt.numpy(), o1)
     rng = np.random.default_rng(1)
     ended = 0
     for t in range(150):

@@ -79,7 +79,9 @@ class CompactBoards(nn.Module):
         M, H, W = table.shape
         at = agent[:, 0].long() * W + agent[:, 1].long()
         codes = table.view(M, H * W).long() + self.codes * (self.squares == at[:, None])
-        return self.values[codes].transpose(1, 2).reshape(M, self.planes, H, W)
+        # contiguous, as the env's boards: a channels-last layout would change how
+        # convolutions round
+        return self.values[codes].transpose(1, 2).reshape(M, self.planes, H, W).contiguous()
 
 
 def plane_values(P: int, reveal_exit: bool) -> torch.Tensor:
