@@ -95,6 +95,15 @@ def test_parallel_step_and_missed_syncs() -> None:
         assert np.array_equal(boards(torch.from_numpy(o2)).numpy(), o1), t
 
 
+def test_compact_spaces_hold_the_observations() -> None:
+    pytest.importorskip("gymnasium")
+    env = VecMazeEnv(SPEC, 3, obs="compact")
+    obs, _ = env.reset()
+    assert env.single_observation_space.dtype == np.int16
+    assert env.observation_space.contains(obs)
+    assert env.observation_space.contains(env.step(np.array([0, 1, 2]))[0])
+
+
 def test_compact_refusals() -> None:
     with pytest.raises(ValueError, match="obs='compact'"):
         CompactBoards(VecMazeEnv(SPEC, 2))

@@ -11,9 +11,12 @@ benchmarks/profile_step.py measures the policies side by side.
 
 import os
 
-#: Rounds of the CPU's pause instruction a waiting thread spins before it sleeps: about
-#: 10-500 us, by CPU (a pause takes ~1-50 ns).
-SPIN_COUNT = 10_000
+#: Rounds of the CPU's pause instruction a waiting thread spins before it sleeps: ~20-50 us
+#: on current x86 cores (a pause takes ~20-50 ns there), enough to bridge the Python between
+#: two calls of a step loop. Kept short because a spinning thread takes a core that others
+#: may need: on a loaded 2-core machine (benchmarks/profile_step.py, its wait-policy table)
+#: 10,000 rounds made steps at 4,096 envs several times slower than a passive wait.
+SPIN_COUNT = 1_000
 
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)

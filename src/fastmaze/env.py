@@ -373,8 +373,11 @@ class VecMazeEnv(VectorBase):
             return
         from gymnasium.vector.utils import batch_space
 
-        high = 255 if self.obs_kind == "rgb" else 1
-        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, np.uint8)
+        if self.obs_kind == "compact":  # the agent's square (row, col) on the board
+            high, dtype = max(self.maze_spec.shape) - 1, np.int16
+        else:
+            high, dtype = (255 if self.obs_kind == "rgb" else 1), np.uint8
+        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, dtype)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.single_action_space = gym.spaces.Discrete(4)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
