@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -35,10 +36,8 @@ class CompactBoards(nn.Module):
         P = len(env.maze_spec.palette)
         self.planes = 2 + P + int(env.reveal_exit)
         self.shape = (self.planes, H, W)
-        self.codes = 4 * (P + 1)  # wall x colour x exit, without and with the agent
         values = plane_values(P, bool(env.reveal_exit)).to(device)
         self.register_buffer("values", values, persistent=False)
-        self.register_buffer("squares", torch.arange(H * W, device=device), persistent=False)
         table = torch.zeros(env.level_table.shape, dtype=torch.uint8, device=device)
         self.register_buffer("table", table, persistent=False)
         final = torch.zeros(env.final_table.shape, dtype=torch.uint8, device=device)
@@ -75,13 +74,39 @@ class CompactBoards(nn.Module):
     def forward(self, agent: torch.Tensor, table: torch.Tensor | None = None) -> torch.Tensor:
         """agent int16 [M, 2] (row, col) on the device, table uint8 [M, H, W] (default: the
         synced table, M = num_envs) -> symbolic observations uint8 [M, planes, H, W]."""
-        table = self.table if table is None else table
-        M, H, W = table.shape
-        at = agent[:, 0].long() * W + agent[:, 1].long()
-        codes = table.view(M, H * W).long() + self.codes * (self.squares == at[:, None])
-        # contiguous, as the env's boards: a channels-last layout would change how
-        # convolutions round
-        return self.values[codes].transpose(1, 2).reshape(M, self.planes, H, W).contiguous()
+        return rebuild(self.values, self.table if table is None else table, agent)
+
+
+def rebuild(values: torch.Tensor, table: torch.Tensor, agent: torch.Tensor) -> torch.Tensor:
+    """values uint8 [8·(P+1), planes] (`plane_values`), table uint8 [M, H, W] of square codes,
+    agent int16/int64 [M, 2] (row, col), all on one device -> uint8 [M, planes, H, W], the
+    symbolic boards (one gather)."""
+    M, H, W = table.shape
+    squares = torch.arange(H * W, device=table.device)
+    at = agent[:, 0].long() * W + agent[:, 1].long()
+    codes = table.reshape(M, H * W).long() + (values.shape[0] // 2) * (squares == at[:, None])
+    # contiguous, as the env's boards: a channels-last layout would change how convolutions
+    # round
+    return values[codes].transpose(1, 2).reshape(M, values.shape[1], H, W).contiguous()
+
+
+def level_codes(
+    levels: Any, hide_colors: bool = False, reveal_exit: bool = False, out: Any = None
+) -> np.ndarray:
+    """The compact table of a `fastmaze.Levels` batch: uint8 [n, H, W] square codes (as the
+    env's ``level_table``), into ``out`` if given."""
+    P = len(levels.spec.palette)
+    color = levels.color.astype(np.int32)
+    if hide_colors:
+        color[:] = 0
+    color[(color < 1) | (color > P)] = 0
+    codes = (levels.grid != 0) + 2 * color
+    if reveal_exit:
+        n = len(levels.grid)
+        codes[np.arange(n), levels.exit[:, 0], levels.exit[:, 1]] += 2 * (P + 1)
+    out = np.empty(codes.shape, np.uint8) if out is None else out
+    np.copyto(out, codes, casting="unsafe")
+    return out
 
 
 def plane_values(P: int, reveal_exit: bool) -> torch.Tensor:

@@ -78,7 +78,9 @@ class SupervisedConfig:
       start) or "path" (a policy map: the optimal actions at every square; needs a fully
       convolutional model). ``cue``: "channel" (one-hot colour planes), "rgb" (images,
       ``pixels`` per square) or "hidden" (colour planes zeroed). ``cue_color``: the colour
-      counted as proxy.
+      counted as proxy. ``obs``: "boards" (the planes rendered on the host and copied to
+      the device) or "compact" (cue channel or hidden: each level's square codes and start
+      cross to the device and the same planes are rebuilt there, `fastmaze.train.compact`).
     - ``model``: "fcn", "recurrent" or "impala", ``model_kwargs`` for `make_model` (fcn:
       channels, depth; recurrent: channels, iterations, block_depth; impala: channels,
       hidden). ``eval_iterations``: the recurrent model's iterations at evaluation (None:
@@ -99,6 +101,7 @@ class SupervisedConfig:
     cue: str = "channel"
     cue_color: str = "green"
     pixels: int = 2
+    obs: str = "boards"
     model: str = "fcn"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_iterations: int | None = None
@@ -124,6 +127,12 @@ class SupervisedConfig:
             raise ValueError(f"task: {self.task!r}; expected one of {', '.join(TASKS)}")
         if self.cue not in CUES:
             raise ValueError(f"cue: {self.cue!r}; expected one of {', '.join(CUES)}")
+        if self.obs not in ("boards", "compact"):
+            raise ValueError(f"obs: {self.obs!r}; expected 'boards' or 'compact'")
+        if self.obs == "compact" and self.cue == "rgb":
+            raise ValueError(
+                "obs: 'compact' rebuilds symbolic planes; use cue 'channel' or 'hidden'"
+            )
         if self.task == "path" and self.model not in ("fcn", "recurrent"):
             raise ValueError(
                 f"model: {self.model!r} cannot output a policy map; task 'path' needs a fully "
@@ -550,6 +559,7 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
         start_batch=step,
         prefetch=c.prefetch,
         threads=c.threads,
+        compact=c.obs == "compact",
     )
     bar = None
     if c.progress and dist.is_main:
