@@ -5,27 +5,15 @@ buffers and one info dict."""
 from __future__ import annotations
 
 import copy
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+import fastmaze
 from fastmaze.env import AUTORESET_MODES, VecMazeEnv
 from fastmaze.outputs import OutputRing
 
-
-def _env_tests():
-    """tests/test_env.py, whose specs and rules these tests reuse (imported by path)."""
-    path = Path(__file__).with_name("test_env.py")
-    spec = importlib.util.spec_from_file_location("_env_tests", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_env = _env_tests()
-SPEC = _env.SPEC
+SPEC = fastmaze.MazeSpec(size=(4, 4), loops=0.3, n_decoys=1, n_distractors=1)
 
 
 def _snapshot(out):
