@@ -108,6 +108,7 @@ def _supervised_config(cfg: dict[str, Any], cell: dict[str, Any]) -> Any:
         cue=cell["cue"],
         cue_color=CUE_COLOR,
         pixels=cfg["pixels"],
+        obs=cfg.get("obs", "boards"),
         model=name,
         model_kwargs=model,
         eval_iterations=eval_iterations,
@@ -262,7 +263,7 @@ _MAZE = {
     "threads": None,
     "progress": True,
 }
-_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2}
+_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2, "obs": "boards"}
 _PPO = {"ppo": {"total_env_steps": 2_000_000, "model": "impala"}}
 PRESETS: dict[str, Experiment] = {
     e.name: e
@@ -469,6 +470,7 @@ _RULES: dict[str, _Check] = {
     "batch": _int_at_least(1),
     "lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
     "pixels": _int_at_least(1),
+    "obs": _choice(("boards", "compact")),
     "ps": _PROBABILITY,
     "rhos": _PROBABILITY,
     "tasks": _choice(("exit", "path")),
