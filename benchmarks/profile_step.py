@@ -431,7 +431,8 @@ def main(argv: list[str] | None = None) -> str:
                 per_env.append(
                     [f"{n:,}", str(team), f"{touch['terrain']:.2f}", f"{touch['+obs']:.2f}",
                      f"{touch['+info']:.2f}", f"{core_per_env:.2f}",
-                     f"{core_per_env / max(touch['+info'], 1e-3):.1f}x"]
+                     f"{core_per_env / touch['+info']:.1f}x" if touch["+info"] >= 0.1
+                     else "(floor below resolution)"]
                 )  # fmt: skip
     lines += [
         "## Fixed cost per call (symbolic; µs per call)",
