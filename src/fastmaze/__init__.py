@@ -7,9 +7,17 @@ from fastmaze import (
     render,
 )
 from fastmaze.env import VecMazeEnv
-from fastmaze.evaluate import Evaluation, OraclePolicy, Rollout, evaluate, rollout
+from fastmaze.evaluate import (
+    Evaluation,
+    OraclePolicy,
+    Proxy,
+    ProxyPolicy,
+    Rollout,
+    evaluate,
+    rollout,
+)
 from fastmaze.io import load, save
-from fastmaze.layouts import assert_disjoint, shared_layouts
+from fastmaze.layouts import OverlapError, assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.make import MazeEnv, make_vec
 from fastmaze.presets import conflict, corner, correlated, decorrelated, randomized
@@ -52,6 +60,9 @@ __all__ = [
     "Mixture",
     "OraclePolicy",
     "Oracles",
+    "OverlapError",
+    "Proxy",
+    "ProxyPolicy",
     "Rollout",
     "Rule",
     "Stats",

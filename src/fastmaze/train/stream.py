@@ -44,6 +44,7 @@ from fastmaze.render import rgb, symbolic
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec
 from fastmaze.train.compact import level_codes, plane_values, rebuild
+from fastmaze.validate import fail
 
 __all__ = ["CUES", "TASKS", "Batch", "LevelStream", "batch_ids"]
 
@@ -114,9 +115,9 @@ class LevelStream:
         compact: bool = False,
     ) -> None:
         if task not in TASKS:
-            raise ValueError(f"task: {task!r}; expected one of {', '.join(TASKS)}")
+            raise fail("task", f"one of {', '.join(TASKS)}", task)
         if cue not in CUES:
-            raise ValueError(f"cue: {cue!r}; expected one of {', '.join(CUES)}")
+            raise fail("cue", f"one of {', '.join(CUES)}", cue)
         if compact and cue == "rgb":
             raise ValueError("compact: rebuilds symbolic planes; use cue 'channel' or 'hidden'")
         if batch_size < 1 or prefetch < 1 or not 0 <= rank < world_size:
