@@ -164,6 +164,10 @@ cdef class EnvCore:
         if not _is_int64_vector(self.reset_idx, e.n) or not self.reset_idx.flags.writeable:
             raise ValueError("reset_idx: expected a writeable int64 array [n]")
         e.threads = config["threads"]
+        if e.obs_kind == 3:  # compact: the level tables, [n, H, W] each
+            for name in ("table", "final_table") if e.autoreset == 1 else ("table",):
+                if _ptr(arrays, name) == NULL or arrays[name].size != e.n * e.H * e.W:
+                    raise ValueError(f"{name}: compact observations need uint8 [n, H, W]")
         if fm_env_obs_bytes(e) * e.n != arrays["obs"].size:
             raise ValueError("obs: size does not match the observation kind")
 
