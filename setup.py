@@ -22,6 +22,7 @@ CSRC = [
     "csrc/solve.c",
     "csrc/render.c",
     "csrc/step.c",
+    "csrc/floors.c",
     "csrc/walk.c",
 ]
 OPENMP_PROBE = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"

@@ -50,14 +50,20 @@ int64_t fm_env_obs_bytes(const fm_env *env)
     switch (env->obs_kind) {
     case FM_OBS_RGB: return 3 * (int64_t)env->H * px * env->W * px;
     case FM_OBS_EGOCENTRIC: return planes(env) * side * side;
+    case FM_OBS_COMPACT: return 2 * (int64_t)sizeof(int16_t);
     default: return planes(env) * (int64_t)env->H * env->W;
     }
 }
 
 int64_t fm_env_check_actions(const int64_t *actions, int64_t n)
 {
+    /* No early exit in the scan, so that it vectorises: the index is looked for only when
+     * some action is bad. */
+    uint64_t bad = 0;
+    for (int64_t e = 0; e < n; e++) bad |= (uint64_t)actions[e] > 3u;
+    if (!bad) return -1;
     for (int64_t e = 0; e < n; e++)
-        if (actions[e] < 0 || actions[e] > 3) return e;
+        if ((uint64_t)actions[e] > 3u) return e;
     return -1;
 }
 
@@ -142,12 +148,36 @@ static void symbolic_render(const fm_env *env, int64_t e, uint8_t *out)
         out[(planes(env) - 1) * squares + (int64_t)env->exit[2 * e] * env->W + env->exit[2 * e + 1]] = 1;
 }
 
+/* COMPACT: env e's agent square, as int16 (row, col). */
+static inline void compact_agent(const fm_env *env, int64_t e)
+{
+    const int16_t at[2] = {(int16_t)env->agent[2 * e], (int16_t)env->agent[2 * e + 1]};
+    memcpy(env->obs + 4 * e, at, sizeof at);
+}
+
+/* COMPACT: env e's level table, one fm_compact_code per square. */
+static void compact_table(const fm_env *env, int64_t e)
+{
+    const int64_t squares = (int64_t)env->H * env->W;
+    const uint8_t *grid = env->grid + e * squares, *color = env->color + e * squares;
+    const int64_t exit = (int64_t)env->exit[2 * e] * env->W + env->exit[2 * e + 1];
+    uint8_t *out = env->table + e * squares;
+    for (int64_t s = 0; s < squares; s++) {
+        int32_t c = color[s];
+        if (env->hide_colors || c < 1 || c > env->n_colors) c = 0;
+        out[s] = fm_compact_code(grid[s], c, env->reveal_exit && s == exit, env->n_colors);
+    }
+}
+
 /* Rewrites env e's whole observation. */
 static void obs_render(const fm_env *env, int64_t e)
 {
     uint8_t *out = env->obs + e * fm_env_obs_bytes(env);
     fm_boards b = one_board(env, e);
-    if (env->obs_kind == FM_OBS_RGB)
+    if (env->obs_kind == FM_OBS_COMPACT) {
+        compact_table(env, e);
+        compact_agent(env, e);
+    } else if (env->obs_kind == FM_OBS_RGB)
         fm_render_rgb(b, env->pixels, env->lut, env->hide_colors, out, 1);
     else if (env->obs_kind == FM_OBS_EGOCENTRIC)
         ego_render(env, e, out);
@@ -164,6 +194,8 @@ static inline void obs_move(const fm_env *env, int64_t e, int64_t s, int64_t t, 
     if (env->obs_kind == FM_OBS_SYMBOLIC) {
         out[squares + s] = 0;
         out[squares + t] = 1;
+    } else if (env->obs_kind == FM_OBS_COMPACT) {
+        compact_agent(env, e);
     } else if (t != s && env->obs_kind == FM_OBS_RGB) {
         rgb_square(env, e, s, 0, out);
         rgb_square(env, e, t, 1, out);
@@ -257,6 +289,10 @@ static void end_episode(const fm_env *env, int64_t e, int64_t bytes)
 {
     if (env->autoreset == FM_AUTORESET_SAME_STEP) {
         memcpy(env->final_obs + e * bytes, env->obs + e * bytes, (size_t)bytes);
+        if (env->obs_kind == FM_OBS_COMPACT) {
+            const int64_t squares = (int64_t)env->H * env->W;
+            memcpy(env->final_table + e * squares, env->table + e * squares, (size_t)squares);
+        }
         copy_info(&env->final_info, &env->info, e);
         env->resetting[e] = 1;
     } else {
@@ -361,43 +397,97 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
 
 int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx)
 {
+    const int64_t bad = fm_env_check_actions(actions, env->n);
+    if (bad >= 0) return -1 - bad;
     const int32_t threads = team(env->threads, env->n);
+    int64_t per = env->n, granted = 1;
 #pragma omp parallel num_threads(threads)
     {
         /* Split by the team actually granted: OMP_THREAD_LIMIT, OMP_DYNAMIC or nesting can
          * give fewer threads than asked, and every env must still be stepped exactly once. */
-        const int64_t granted = team_size();
-        int64_t t = thread_id(), per = (env->n + granted - 1) / granted;
-        int64_t lo = t * per, hi = lo + per < env->n ? lo + per : env->n;
+        const int64_t size = team_size(), t = thread_id(), share = (env->n + size - 1) / size;
+        const int64_t lo = t * share, hi = lo + share < env->n ? lo + share : env->n;
         if (lo < hi && env->obs_kind == FM_OBS_SYMBOLIC)
             step_range_symbolic(env, lo, hi, actions);
         else if (lo < hi)
             step_range(env, lo, hi, actions);
+        /* Each thread lists the resets of its own range (ascending) at its range's start. */
+        int64_t k = 0;
+        for (int64_t e = lo; e < hi; e++)
+            if (env->resetting[e]) reset_idx[lo + k++] = e;
+        env->resets_of_thread[t] = k;
+        if (t == 0) {
+            per = share;
+            granted = size;
+        }
     }
-    int64_t m = 0;
-    for (int64_t e = 0; e < env->n; e++)
-        if (env->resetting[e]) reset_idx[m++] = e;
+    int64_t m = env->resets_of_thread[0];
+    for (int64_t t = 1; t < granted; t++) {
+        const int64_t k = env->resets_of_thread[t];
+        memmove(reset_idx + m, reset_idx + t * per, sizeof(int64_t) * (size_t)k);
+        m += k;
+    }
     return m;
+}
+
+/* Below this many bytes a copy runs on one thread. */
+#define FM_COPY_PARALLEL_BYTES (1 << 19)
+
+void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threads)
+{
+    int64_t bytes = 0;
+    for (int32_t k = 0; k < count; k++) bytes += arrays[k].row_bytes * n;
+    if (bytes < FM_COPY_PARALLEL_BYTES) threads = 1;
+#pragma omp parallel num_threads(threads < 1 ? 1 : threads)
+    {
+        const int64_t size = team_size(), t = thread_id(), share = (n + size - 1) / size;
+        const int64_t lo = t * share, hi = lo + share < n ? lo + share : n;
+        for (int32_t k = 0; lo < hi && k < count; k++) {
+            const int64_t row = arrays[k].row_bytes;
+            memcpy(arrays[k].dst + lo * row, arrays[k].src + lo * row, (size_t)((hi - lo) * row));
+        }
+    }
 }
 
 /* ---- resets ------------------------------------------------------------------------------ */
 
-/* BFS over the floor squares of env e's board from square src: dist[s] steps, -1 unreached. */
-static void bfs(const fm_env *env, int64_t e, int32_t src, int32_t *dist, int32_t *queue)
+/* Whether every goal has a distance (never, for n_goals < 0: the BFS runs to the end). */
+static int all_reached(const int32_t *dist, const int32_t *goals, int32_t n_goals)
+{
+    if (n_goals < 0) return 0;
+    for (int32_t k = 0; k < n_goals; k++)
+        if (dist[goals[k]] < 0) return 0;
+    return 1;
+}
+
+/* BFS over the floor squares of env e's board from square (r0, c0): dist[s] steps, -1
+ * unreached; it stops after the first whole distance at which every square of goals[0 ..
+ * n_goals-1] is reached (the distances up to it are then exact; n_goals < 0: it never
+ * stops early). The queue holds (row << 16
+ * | col), so that no square is divided by W. */
+static void bfs(const fm_env *env, int64_t e, int32_t r0, int32_t c0, const int32_t *goals,
+                int32_t n_goals, int32_t *dist, int32_t *queue)
 {
     const int32_t H = env->H, W = env->W;
     const uint8_t *grid = env->grid + e * H * W;
-    for (int32_t s = 0; s < H * W; s++) dist[s] = -1;
-    int32_t head = 0, tail = 0;
-    dist[src] = 0;
-    queue[tail++] = src;
+    memset(dist, 0xff, sizeof(int32_t) * (size_t)(H * W)); /* every entry -1 */
+    int32_t head = 0, tail = 0, level_end = 1;
+    dist[r0 * W + c0] = 0;
+    queue[tail++] = r0 << 16 | c0;
     while (head < tail) {
-        int32_t s = queue[head++], r = s / W, c = s % W;
+        if (head == level_end) { /* a whole distance done */
+            if (all_reached(dist, goals, n_goals)) return;
+            level_end = tail;
+        }
+        const int32_t r = queue[head] >> 16, c = queue[head] & 0xffff, s = r * W + c;
+        head++;
         for (int d = 0; d < 4; d++) {
             int32_t nr = r + DROW[d], nc = c + DCOL[d], t = nr * W + nc;
-            if (nr < 0 || nr >= H || nc < 0 || nc >= W || grid[t] || dist[t] >= 0) continue;
+            if ((uint32_t)nr >= (uint32_t)H || (uint32_t)nc >= (uint32_t)W || grid[t] ||
+                dist[t] >= 0)
+                continue;
             dist[t] = dist[s] + 1;
-            queue[tail++] = t;
+            queue[tail++] = nr << 16 | nc;
         }
     }
 }
@@ -407,17 +497,27 @@ static void solve_one(const fm_env *env, int64_t e, int32_t *scratch)
 {
     const int32_t W = env->W, squares = env->H * env->W;
     int32_t *from_start = scratch, *from_exit = scratch + squares, *queue = scratch + 2 * squares;
-    const int32_t start = env->start[2 * e] * W + env->start[2 * e + 1];
     const int32_t exit = env->exit[2 * e] * W + env->exit[2 * e + 1];
-    bfs(env, e, start, from_start, queue);
-    bfs(env, e, exit, from_exit, queue);
+    /* The squares whose distances are read: the exit, then the decoys. With more decoys
+     * than fit, the searches run to the end. */
+    enum { FM_MAX_GOALS = 16 };
+    const int32_t n_decoys = env->n_decoys[e], fits = n_decoys < FM_MAX_GOALS;
+    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
+    int32_t goals[FM_MAX_GOALS];
+    goals[0] = exit;
+    for (int32_t k = 0; fits && k < n_decoys; k++) goals[1 + k] = d[2 * k] * W + d[2 * k + 1];
+    bfs(env, e, env->start[2 * e], env->start[2 * e + 1], goals, fits ? 1 + n_decoys : -1,
+        from_start, queue);
     const int32_t best = from_start[exit];
     uint8_t ambiguous = 0;
-    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
-    for (int32_t k = 0; k < env->n_decoys[e] && best >= 0; k++) {
-        int32_t s = d[2 * k] * W + d[2 * k + 1];
-        if (from_start[s] >= 0 && from_exit[s] >= 0 && from_start[s] + from_exit[s] == best)
-            ambiguous = 1;
+    if (best >= 0 && n_decoys > 0) { /* decoys on a shortest path: the BFS from the exit */
+        bfs(env, e, env->exit[2 * e], env->exit[2 * e + 1], goals + 1, fits ? n_decoys : -1,
+            from_exit, queue);
+        for (int32_t k = 0; k < n_decoys; k++) {
+            int32_t s = d[2 * k] * W + d[2 * k + 1];
+            if (from_start[s] >= 0 && from_exit[s] >= 0 && from_start[s] + from_exit[s] == best)
+                ambiguous = 1;
+        }
     }
     env->info.optimal_length[e] = best;
     env->info.ambiguous[e] = ambiguous;
@@ -463,10 +563,14 @@ static void load_one(const fm_env *env, int64_t e, const fm_levels *levels, int6
     obs_render(env, e);
 }
 
+/* From this many levels a load runs on a team: one reset (copy, two BFS, a board) costs
+ * several microseconds, a team's fork and join about one. */
+#define FM_LOAD_PARALLEL_LEVELS 8
+
 void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const int64_t *idx,
                  int64_t m)
 {
-    (void)team; /* read by the OpenMP pragma only */
-#pragma omp parallel for num_threads(team(env->threads, 8 * m)) schedule(static)
+    const int32_t threads = m >= FM_LOAD_PARALLEL_LEVELS ? env->threads : 1;
+#pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
     for (int64_t j = 0; j < m; j++) load_one(env, idx[j], &levels, ids[j], j);
 }

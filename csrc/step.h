@@ -15,7 +15,9 @@
 
 #include "fastmaze.h"
 
-enum { FM_OBS_SYMBOLIC = 0, FM_OBS_RGB = 1, FM_OBS_EGOCENTRIC = 2 };
+/* COMPACT: the agent's square as int16 (row, col), its board's static squares coded once
+ * per level into `table` (see fm_compact_code). */
+enum { FM_OBS_SYMBOLIC = 0, FM_OBS_RGB = 1, FM_OBS_EGOCENTRIC = 2, FM_OBS_COMPACT = 3 };
 /* A square of an env's terrain: wall bit, decoy bit, colour code above them. */
 enum { FM_TERRAIN_WALL = 1, FM_TERRAIN_DECOY = 2, FM_TERRAIN_COLOR_SHIFT = 2 };
 enum { FM_AUTORESET_NEXT_STEP = 0, FM_AUTORESET_SAME_STEP = 1, FM_AUTORESET_DISABLED = 2 };
@@ -58,12 +60,15 @@ typedef struct {
     const uint8_t *lut; /* rgb: [(P + 3) * 3], see render.h */
     uint8_t *obs;       /* [n, ...] */
     uint8_t *final_obs; /* SAME_STEP only: [n, ...] observation at the end of an episode */
+    uint8_t *table;       /* COMPACT: [n, H * W] code of each square of the level played */
+    uint8_t *final_table; /* COMPACT and SAME_STEP: [n, H * W] table of the episode ended */
     /* rules */
     int32_t max_steps, terminate_on_decoy, autoreset;
     float step_penalty;
     const float *proxy; /* [n_colors + 1] reward for first entering colour code c */
     /* scratch */
-    int32_t *scratch; /* [threads, 3 * H * W] BFS distances and queue */
+    int32_t *scratch;          /* [threads, 3 * H * W] BFS distances and queue */
+    int64_t *resets_of_thread; /* [threads] envs to reset found by each thread of a step */
     int32_t threads;
 } fm_env;
 
@@ -73,10 +78,30 @@ int64_t fm_env_obs_bytes(const fm_env *env);
 /* Index of the first action outside 0..3, or -1. */
 int64_t fm_env_check_actions(const int64_t *actions, int64_t n);
 
-/* One step of every env (see VecMazeEnv for the rules). Writes reward, terminated,
- * truncated, and the envs to reset in this call, ascending, to reset_idx; returns how many.
- * Those envs must then be given new levels with fm_env_load. */
+/* COMPACT: code of a square, an index into the table of symbolic plane values that
+ * fastmaze.train.compact builds: wall + 2 * colour + 2 * (n_colors + 1) * exit, where colour
+ * is the palette code (0 when hidden or none) and exit is set only when reveal_exit. */
+static inline uint8_t fm_compact_code(int32_t wall, int32_t colour, int32_t exit, int32_t P)
+{
+    return (uint8_t)((wall != 0) + 2 * colour + 2 * (P + 1) * (exit != 0));
+}
+
+/* One step of every env (see VecMazeEnv for the rules), after checking the actions. Writes
+ * reward, terminated, truncated, and the envs to reset in this call, ascending, to
+ * reset_idx; returns how many, or -1 - e when action e is outside 0..3 (nothing is then
+ * stepped). Those envs must then be given new levels with fm_env_load. */
 int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx);
+
+/* One array copied row by row: n rows of row_bytes each. */
+typedef struct {
+    const uint8_t *src;
+    uint8_t *dst;
+    int64_t row_bytes;
+} fm_rows;
+
+/* Copies rows 0 .. n-1 of every array of `arrays` (count of them) in one parallel region
+ * (each thread a range of rows of all of them; serial when the bytes are few). */
+void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threads);
 
 /* Env idx[j] starts level j of `levels` (ids[j]), for j < m: its level is copied in, its
  * episode state cleared, optimal_length and ambiguous computed, its observation rewritten. */

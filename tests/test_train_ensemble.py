@@ -101,8 +101,9 @@ def _same_result(got: dict, solo: dict, exact: bool = True) -> None:
         {"task": "action", "model": "impala", "model_kwargs": {"channels": [4], "hidden": 8}},
         {"task": "path", "model": "recurrent", "model_kwargs": {"channels": 4, "iterations": 2}},
         {"task": "exit", "cue": "rgb", "eval_every": 2},
+        {"task": "path", "cue": "hidden", "obs": "compact"},
     ],
-    ids=["exit", "action", "path", "rgb-periodic-eval"],
+    ids=["exit", "action", "path", "rgb-periodic-eval", "path-compact"],
 )
 def test_member_is_the_solo_run_of_its_seed(kw) -> None:
     config = _config(ensemble=3, **kw)

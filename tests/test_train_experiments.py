@@ -265,6 +265,12 @@ def test_overrides_and_errors() -> None:
         ex.resolve("nope")
 
 
+def test_supervised_presets_take_compact_observations() -> None:
+    cfg = ex.resolve("trajectory", {"obs": "compact"})
+    cell = ex._cells("trajectory", cfg)[0]
+    assert ex._supervised_config(cfg, cell).obs == "compact"
+
+
 def test_every_preset_field_has_a_check() -> None:
     for name, exp in ex.PRESETS.items():
         ex.resolve(name)  # the defaults pass their own checks
@@ -296,6 +302,7 @@ def test_every_preset_field_has_a_check() -> None:
         ("shortcut-map", "tasks=action", "--set tasks: expected one of exit, path"),
         ("shortcut-map", "false_exits=[-1]", "--set false_exits: expected an integer >= 0"),
         ("shortcut-map", "rhos=1.5", "--set rhos: expected a number in [0, 1]"),
+        ("trajectory", "obs=planes", "--set obs: expected one of boards, compact"),
     ],
 )
 def test_bad_set_refused_up_front(tmp_path: Path, capsys, name, setting, fragment) -> None:

@@ -161,6 +161,17 @@ def test_resume_is_bitwise_identical_to_an_uninterrupted_run(tmp_path: Path) -> 
     assert [json.loads(line)["update"] for line in lines] == [1, 2, 3, 4]
 
 
+def test_compact_observations_train_exactly_as_symbolic_ones() -> None:
+    """obs="compact" rebuilds the symbolic boards on the device: the same run, bit for bit,
+    evaluation included."""
+    extra = {"eval_every": 2, "eval_episodes": 8, "checkpoint_every": 0}
+    sym = train_ppo(SPEC, tiny(**extra), progress=False)
+    com = train_ppo(SPEC, tiny(obs="compact", **extra), progress=False)
+    a, b = sym.policy.state_dict(), com.policy.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert _same(_without_timing(sym.history), _without_timing(com.history))
+
+
 def test_env_syncs_restart_envs_on_fresh_ids() -> None:
     # 4 updates x 16 steps of 8 envs with max_steps 10: >= 8 ids per sync, none reused
     no_sync = train_ppo(SPEC, tiny(checkpoint_every=0), progress=False)

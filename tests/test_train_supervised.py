@@ -69,15 +69,21 @@ def test_recurrent_model_iterates_with_shared_weights() -> None:
         make_model("recurrent", 10, 9, 9, iterations=0)
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["boards", "compact"])
 @pytest.mark.parametrize("task", ["exit", "action", "path"])
 @pytest.mark.parametrize("cue", ["channel", "hidden", "rgb"])
-def test_stream_targets_and_ids(task: str, cue: str) -> None:
+def test_stream_targets_and_ids(task: str, cue: str, compact: bool) -> None:
+    if compact and cue == "rgb":
+        with pytest.raises(ValueError, match="channel"):
+            LevelStream(SPEC, 4, cue=cue, compact=True)
+        return
     B = 64
     seen = []
     for rank in (0, 1):
         with LevelStream(
-            SPEC, B, seed=3, task=task, cue=cue, rank=rank, world_size=2, threads=1
-        ) as s:
+            SPEC, B, seed=3, task=task, cue=cue, rank=rank, world_size=2, threads=1,
+            compact=compact,
+        ) as s:  # fmt: skip
             for k in range(3):
                 b = s.next()
                 assert b.index == k and s.position == k + 1
@@ -128,6 +134,20 @@ def _config(tmp_path, **kw) -> SupervisedConfig:
     )
     base.update(kw)
     return SupervisedConfig(**base)
+
+
+def test_compact_observations_train_exactly_as_boards() -> None:
+    """obs="compact": the planes rebuilt from codes and starts, the same run bit for bit."""
+    small = dict(steps=6, eval_episodes=200, model="impala", model_kwargs={"channels": (8,)})
+    boards = train_supervised(_config(None, **small))
+    compact = train_supervised(_config(None, obs="compact", **small))
+    assert boards["metrics"] == compact["metrics"]
+    a, b = boards["model"].state_dict(), compact["model"].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="compact"):
+        SupervisedConfig(obs="compact", cue="rgb").resolved()
+    with pytest.raises(ValueError, match="obs"):
+        SupervisedConfig(obs="planes").resolved()
 
 
 def test_learns_exit_far_above_chance(tmp_path) -> None:

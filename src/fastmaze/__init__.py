@@ -1,13 +1,11 @@
 """fastmaze: batch-generated mazes with controllable feature–reward correlations."""
 
-import os
-
-# OpenMP's default is to spin between parallel regions, which on a busy or shared machine
-# (or beside PyTorch's own threads) stalls every batch call; wait passively unless the user
-# chose. Read when the compiled core loads its OpenMP runtime, i.e. on the import below.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-from fastmaze import io, presets, render
+from fastmaze import (
+    _openmp,  # noqa: F401  (first: sets the wait policy)
+    io,
+    presets,
+    render,
+)
 from fastmaze.env import VecMazeEnv
 from fastmaze.evaluate import (
     Evaluation,

@@ -2,7 +2,11 @@
 # fastmaze/env.py allocates and validates every array once; EnvCore keeps them alive and
 # holds raw pointers into them, so a step allocates nothing.
 
-from libc.stdint cimport uint32_t, uintptr_t
+cimport numpy as cnp
+from cpython.ref cimport Py_REFCNT
+from libc.stdint cimport uint32_t
+
+cnp.import_array()
 
 cdef extern from "step.h" nogil:
     ctypedef struct fm_env_info:
@@ -39,27 +43,50 @@ cdef extern from "step.h" nogil:
         const uint8_t *lut
         uint8_t *obs
         uint8_t *final_obs
+        uint8_t *table
+        uint8_t *final_table
         int32_t max_steps, terminate_on_decoy, autoreset
         float step_penalty
         const float *proxy
         int32_t *scratch
+        int64_t *resets_of_thread
         int32_t threads
+
+    ctypedef struct fm_rows:
+        const uint8_t *src
+        uint8_t *dst
+        int64_t row_bytes
 
     int64_t fm_env_obs_bytes(const fm_env *env) noexcept
     int64_t fm_env_check_actions(const int64_t *actions, int64_t n) noexcept
     int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx) noexcept
     void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const int64_t *idx,
                      int64_t m) noexcept
+    void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threads) noexcept
+
+
+cdef inline bint _is_int64_vector(object a, int64_t n) noexcept:
+    """Whether ``a`` is an aligned, native-order, C-contiguous int64 numpy array [n]."""
+    if not cnp.PyArray_Check(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray> a
+    return (cnp.PyArray_TYPE(arr) == cnp.NPY_INT64 and cnp.PyArray_NDIM(arr) == 1
+            and cnp.PyArray_DIM(arr, 0) == n and cnp.PyArray_ISCARRAY_RO(arr))
 
 
 cdef void *_ptr(dict arrays, str name) except? NULL:
     """Address of a C-contiguous array (NULL when it is absent or empty)."""
     a = arrays.get(name)
-    if a is None or a.size == 0:
+    if a is None:
         return NULL
-    if not a.flags.c_contiguous or not a.flags.writeable:
+    if not cnp.PyArray_Check(a):
+        raise ValueError(f"{name}: expected a numpy array, got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray> a
+    if cnp.PyArray_SIZE(arr) == 0:
+        return NULL
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr) or not cnp.PyArray_ISWRITEABLE(arr):
         raise ValueError(f"{name}: must be C-contiguous and writeable")
-    return <void *> <uintptr_t> a.ctypes.data
+    return cnp.PyArray_DATA(arr)
 
 
 cdef fm_env_info _info(dict arrays, str prefix) except *:
@@ -87,6 +114,7 @@ cdef class EnvCore:
 
     cdef fm_env env
     cdef dict arrays
+    cdef cnp.ndarray reset_idx
 
     def __init__(self, dict arrays, dict config):
         self.arrays = arrays
@@ -126,8 +154,20 @@ cdef class EnvCore:
         e.autoreset = config["autoreset"]
         e.step_penalty = config["step_penalty"]
         e.proxy = <const float *> _ptr(arrays, "proxy")
+        e.table = <uint8_t *> _ptr(arrays, "table")
+        e.final_table = <uint8_t *> _ptr(arrays, "final_table")
         e.scratch = <int32_t *> _ptr(arrays, "scratch")
+        e.resets_of_thread = <int64_t *> _ptr(arrays, "resets_of_thread")
+        if arrays["resets_of_thread"].size < config["threads"]:
+            raise ValueError("resets_of_thread: needs one entry per thread")
+        self.reset_idx = arrays["reset_idx"]
+        if not _is_int64_vector(self.reset_idx, e.n) or not self.reset_idx.flags.writeable:
+            raise ValueError("reset_idx: expected a writeable int64 array [n]")
         e.threads = config["threads"]
+        if e.obs_kind == 3:  # compact: the level tables, [n, H, W] each
+            for name in ("table", "final_table") if e.autoreset == 1 else ("table",):
+                if _ptr(arrays, name) == NULL or arrays[name].size != e.n * e.H * e.W:
+                    raise ValueError(f"{name}: compact observations need uint8 [n, H, W]")
         if fm_env_obs_bytes(e) * e.n != arrays["obs"].size:
             raise ValueError("obs: size does not match the observation kind")
 
@@ -135,11 +175,19 @@ cdef class EnvCore:
         """Index of the first action outside 0..3, or -1."""
         return fm_env_check_actions(&actions[0], actions.shape[0])
 
-    def step(self, const int64_t[::1] actions, int64_t[::1] reset_idx):
-        """Steps every env; returns m, the envs to reset being reset_idx[:m]."""
+    def step(self, object actions):
+        """Checks ``actions`` and steps every env. ``actions``: an aligned, native-order,
+        C-contiguous int64 array [n] (else returns None and steps nothing). Returns m >= 0,
+        the envs to reset being ``arrays["reset_idx"][:m]``, or -1 - e when action e is
+        outside 0..3 (nothing is stepped then)."""
         cdef int64_t m
+        cdef const int64_t *acts
+        cdef int64_t *idx = <int64_t *> cnp.PyArray_DATA(self.reset_idx)
+        if not _is_int64_vector(actions, self.env.n):
+            return None
+        acts = <const int64_t *> cnp.PyArray_DATA(<cnp.ndarray> actions)
         with nogil:
-            m = fm_env_step(&self.env, &actions[0], &reset_idx[0])
+            m = fm_env_step(&self.env, acts, idx)
         return m
 
     def load(self, dict levels, const int64_t[::1] ids, const int64_t[::1] idx):
@@ -158,3 +206,29 @@ cdef class EnvCore:
         lv.max_decoys = self.env.max_decoys
         with nogil:
             fm_env_load(&self.env, lv, &ids[0], &idx[0], m)
+
+
+def copy_rows(list sources, list targets, int64_t n, int32_t threads):
+    """Copies every array of ``sources`` into the one at the same place in ``targets`` (both
+    C-contiguous, of the same shape [n, ...] and dtype), in one parallel region."""
+    cdef int32_t count = len(sources), k
+    cdef fm_rows jobs[64]
+    if count > 64 or len(targets) != count:
+        raise ValueError("copy_rows: expected two lists of the same length, at most 64")
+    for k in range(count):
+        src = <cnp.ndarray> sources[k]
+        dst = <cnp.ndarray> targets[k]
+        if (cnp.PyArray_NBYTES(src) != cnp.PyArray_NBYTES(dst) or cnp.PyArray_DIM(src, 0) != n
+                or not cnp.PyArray_ISCARRAY_RO(src) or not cnp.PyArray_ISCARRAY(dst)):
+            raise ValueError("copy_rows: arrays must be C-contiguous [n, ...] of equal size")
+        jobs[k].src = <const uint8_t *> cnp.PyArray_DATA(src)
+        jobs[k].dst = <uint8_t *> cnp.PyArray_DATA(dst)
+        jobs[k].row_bytes = cnp.PyArray_NBYTES(src) // n if n else 0
+    with nogil:
+        fm_copy_rows(jobs, count, n, threads)
+
+
+def held(list arrays):
+    """Indices of the objects of ``arrays`` referred to from anywhere but this list."""
+    cdef Py_ssize_t k
+    return [k for k in range(len(arrays)) if Py_REFCNT(arrays[k]) > 2]

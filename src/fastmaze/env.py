@@ -15,6 +15,7 @@ import numpy as np
 
 from fastmaze import _core
 from fastmaze.levels import Levels, default_threads, generate_into
+from fastmaze.outputs import OutputRing
 from fastmaze.render import rgb_lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 from fastmaze.validate import check_choice, check_int, check_number, fail, flag
@@ -26,7 +27,7 @@ except ImportError:  # gymnasium is optional
     gym = None
     AutoresetMode = None
 
-OBS_KINDS = ("symbolic", "rgb", "egocentric")
+OBS_KINDS = ("symbolic", "rgb", "egocentric", "compact")  # codes 0..3 in csrc/step.h
 AUTORESET_MODES = ("next_step", "same_step", "disabled")  # codes 0, 1, 2 in csrc/step.h
 ENV_ID = "fastmaze/Maze-v0"
 INFO_KEYS = (
@@ -163,12 +164,24 @@ class VecMazeEnv(VectorBase):
     if ``reveal_exit``; ``"rgb"`` [N, 3, H·pixels, W·pixels] (`fastmaze.render.rgb`);
     ``"egocentric"`` [N, 2+P(+1), 2r+1, 2r+1], the symbolic planes in the window of radius
     ``radius`` centred on the agent, squares outside the board being wall. ``hide_colors``
-    zeroes the colour planes (draws colours as floor in rgb).
+    zeroes the colour planes (draws colours as floor in rgb). ``"compact"`` (for training on
+    a GPU, `fastmaze.train.compact`): int16 [N, 2], the agent's square (row, col); the rest
+    of the symbolic observation is static per level and coded once per reset into
+    ``level_table`` (uint8 [N, H, W], codes of `fastmaze.train.compact.CompactBoards`;
+    ``same_step``: ``final_table`` holds the ended episodes' tables). ``level_table_version``
+    counts the calls that rewrote rows of the table, ``level_table_rows`` lists the rows
+    the last of them rewrote. The torch backend has no compact kind.
 
-    **Buffers.** Every array is allocated once; `step` and `reset` return the env's own
-    buffers (observations, rewards, flags, info), overwritten by the next call, unless
-    ``copy=True``. The observations are updated in place: a step rewrites only the squares
-    the agent left and entered (egocentric: the window), a reset rewrites that env's board.
+    **Buffers.** Every array is allocated once; with ``copy=False`` `step` and `reset`
+    return the env's own buffers (observations, rewards, flags, and one info dict of the
+    env's info arrays), overwritten by the next call. With ``copy=True`` every array (and
+    dict) returned is the caller's: it never changes after it is returned. The copies go
+    into a ring of preallocated output sets (`fastmaze.outputs.OutputRing`, two deep) in one
+    parallel copy per call; an output set still referred to when its turn comes again is
+    left to its holder and replaced by a fresh one, so holding outputs is always safe and
+    costs only an allocation. The observations are updated in place: a step rewrites only
+    the squares the agent left and entered (egocentric: the window), a reset rewrites that
+    env's board.
     """
 
     def __init__(
@@ -238,6 +251,8 @@ class VecMazeEnv(VectorBase):
     def single_obs_shape(self) -> tuple[int, ...]:
         H, W = self.maze_spec.shape
         planes = 2 + len(self.maze_spec.palette) + self.reveal_exit
+        if self.obs_kind == "compact":
+            return (2,)
         if self.obs_kind == "rgb":
             return (3, H * self.pixels, W * self.pixels)
         if self.obs_kind == "egocentric":
@@ -253,7 +268,8 @@ class VecMazeEnv(VectorBase):
         self._staging = Levels.empty(spec, self.seed, zeros(n, np.int64))
         self._info = {k: zeros(n, _INFO_DTYPES[k]) for k in INFO_KEYS}
         self._info["level_id"] = self.levels.ids
-        self.obs = zeros((n, *self.single_obs_shape), np.uint8)
+        compact = self.obs_kind == "compact"
+        self.obs = zeros((n, *self.single_obs_shape), np.int16 if compact else np.uint8)
         self.rewards = zeros(n, np.float32)
         self.terminations = zeros(n, np.bool_)
         self.truncations = zeros(n, np.bool_)
@@ -261,6 +277,10 @@ class VecMazeEnv(VectorBase):
         self._resetting = zeros(n, np.bool_)
         self._actions = zeros(n, np.int64)
         self._reset_idx = zeros(n, np.int64)
+        self.level_table = zeros((n, H, W) if compact else (0, H, W), np.uint8)
+        self.final_table = zeros((n if compact and self.autoreset == 1 else 0, H, W), np.uint8)
+        self.level_table_version = 0
+        self.level_table_rows = self._reset_idx[:0]
         self._arange = np.arange(n, dtype=np.int64)
         arrays = {name: getattr(self.levels, name) for name in Levels.ARRAYS if name != "ids"}
         arrays.update(self._info)
@@ -273,17 +293,21 @@ class VecMazeEnv(VectorBase):
             terminated=self.terminations.view(np.uint8),
             truncated=self.truncations.view(np.uint8),
             resetting=self._resetting.view(np.uint8),
-            obs=self.obs,
+            obs=self.obs.view(np.uint8),
+            table=self.level_table,
+            final_table=self.final_table,
             lut=rgb_lut(spec.palette),
             proxy=self.proxy,
             scratch=zeros((self.num_threads, 3 * H * W), np.int32),
+            resets_of_thread=zeros(self.num_threads, np.int64),
+            reset_idx=self._reset_idx,
         )
         for key in ("reached_exit", "reached_decoy", "ambiguous"):
             arrays[key] = self._info[key].view(np.uint8)
         self._final_info: dict[str, np.ndarray] = {}
         if self.autoreset == 1:
             self.final_obs = np.zeros_like(self.obs)
-            arrays["final_obs"] = self.final_obs
+            arrays["final_obs"] = self.final_obs.view(np.uint8)
             self._final_info = {k: zeros(n, _INFO_DTYPES[k]) for k in INFO_KEYS}
             for key, value in self._final_info.items():
                 arrays["final_" + key] = value.view(np.uint8) if value.dtype == np.bool_ else value
@@ -306,6 +330,28 @@ class VecMazeEnv(VectorBase):
             "threads": self.num_threads,
         }
         self._core = _core.EnvCore(arrays, config)
+        self._build_outputs()
+
+    def _build_outputs(self) -> None:
+        """The info dicts (built once, of the env's own arrays) and, with ``copy=True``, the
+        ring of output sets they are copied into."""
+        self._reset_info = dict(self._info)
+        self._step_info = dict(self._info)
+        if self.autoreset == 1:
+            self._step_info.update(
+                final_obs=self.final_obs,
+                _final_obs=self._resetting,
+                final_info=dict(self._final_info),
+                _final_info=self._resetting,
+            )
+        # Sources of the outputs, in the order the ring copies them: what reset returns
+        # comes first, so that reset copies only a prefix.
+        self._sources = [self.obs, self.rewards, self.terminations, self.truncations]
+        self._sources += list(self._info.values())
+        self._reset_count = len(self._sources)
+        if self.autoreset == 1:
+            self._sources += [self._resetting, self.final_obs, *self._final_info.values()]
+        self._ring = OutputRing(self._sources, self.num_threads) if self.copy else None
 
     def _setup_gym(self) -> None:
         if gym is None:
@@ -313,8 +359,11 @@ class VecMazeEnv(VectorBase):
             return
         from gymnasium.vector.utils import batch_space
 
-        high = 255 if self.obs_kind == "rgb" else 1
-        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, np.uint8)
+        if self.obs_kind == "compact":  # the agent's square (row, col) on the board
+            high, dtype = max(self.maze_spec.shape) - 1, np.int16
+        else:
+            high, dtype = (255 if self.obs_kind == "rgb" else 1), np.uint8
+        self.single_observation_space = gym.spaces.Box(0, high, self.single_obs_shape, dtype)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.single_action_space = gym.spaces.Discrete(4)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -341,11 +390,15 @@ class VecMazeEnv(VectorBase):
             np.add(ids, self.first_id, out=ids)
             cuts = [0, *(np.flatnonzero(np.diff(ids) != 1) + 1).tolist(), m]
             runs = list(itertools.pairwise(cuts))
-        threads = self.num_threads if m >= 512 else 1  # a team costs more than a few levels
+        # a team's fork and join (~1 us) costs more than generating a few levels (~1 us each)
+        threads = self.num_threads if m >= 32 else 1
         for lo, hi in runs:
             generate_into(self.maze_spec, self.seed, int(ids[lo]), s[lo:hi], threads)
         self._next_id += m
         self._core.load(self._staging_arrays, ids, idx)
+        if self.obs_kind == "compact":
+            self.level_table_version += 1
+            self.level_table_rows = idx.copy()  # idx may be a view of a reused buffer
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -374,25 +427,21 @@ class VecMazeEnv(VectorBase):
         self.rewards[idx] = 0
         self.terminations[idx] = False
         self.truncations[idx] = False
-        return self._out(self.obs), self._infos(same_step=False)
+        if self._ring is None:
+            return self.obs, dict(self._reset_info)
+        out = self._ring.take(self._reset_count)
+        return out[0], dict(zip(INFO_KEYS, out[4:], strict=True))
 
-    def _check_actions(self, actions: Any) -> np.ndarray:
+    def _int64_actions(self, actions: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(the actions as given, as an array; the same as int64 [num_envs] C-contiguous)."""
         arr = np.asarray(actions)
         if arr.shape != (self.num_envs,):
             raise ValueError(f"actions: shape {arr.shape}, expected ({self.num_envs},)")
         if arr.dtype.kind not in "iu":
             raise ValueError(f"actions: dtype {arr.dtype}, expected an integer dtype")
-        if arr.dtype == np.int64 and arr.flags.c_contiguous:
-            acts = arr  # read in place by the step: no copy
-        else:
-            acts = self._actions
-            np.copyto(acts, arr, casting="unsafe")
-        bad = self._core.check_actions(acts)
-        if bad >= 0:  # int64 casts keep 0..3 and map every other value outside it
-            raise ValueError(
-                f"actions: {arr[bad]} at env {bad}; expected 0 up, 1 right, 2 down, 3 left"
-            )
-        return acts
+        # int64 casts keep 0..3 and map every other value outside it
+        np.copyto(self._actions, arr, casting="unsafe")
+        return arr, self._actions
 
     def step(
         self, actions: Any
@@ -401,37 +450,42 @@ class VecMazeEnv(VectorBase):
         truncated bool, info), each batch-first [num_envs, ...]."""
         if not self._started:
             raise RuntimeError("call reset() before step(): no env has a level yet")
-        acts = self._check_actions(actions)
         if self.autoreset == 2 and self._pending.any():
             ended = np.flatnonzero(self._pending)[:8].tolist()
             raise ValueError(
                 f"autoreset_mode='disabled': envs {ended} ended; reset them with "
                 "reset(options={'reset_mask': mask}) before stepping"
             )
-        m = self._core.step(acts, self._reset_idx)
+        given = actions
+        m = self._core.step(actions)  # int64 arrays are read in place, checked by the core
+        if m is None:
+            given, acts = self._int64_actions(actions)
+            m = self._core.step(acts)
+        if m < 0:
+            bad = -1 - m
+            raise ValueError(
+                f"actions: {np.asarray(given)[bad]} at env {bad}; expected 0 up, 1 right, "
+                "2 down, 3 left"
+            )
         if m:
             self._load(self._reset_idx[:m])
-        out = self._out
-        return (
-            out(self.obs),
-            out(self.rewards),
-            out(self.terminations),
-            out(self.truncations),
-            self._infos(same_step=self.autoreset == 1),
-        )
+        if self._ring is None:
+            return self.obs, self.rewards, self.terminations, self.truncations, self._step_info
+        return self._copied_step(self._ring.take(len(self._sources)))
 
-    def _out(self, a: np.ndarray) -> np.ndarray:
-        return a.copy() if self.copy else a
-
-    def _infos(self, same_step: bool) -> dict[str, Any]:
-        info: dict[str, Any] = {k: self._out(v) for k, v in self._info.items()}
-        if same_step:
-            mask = self._out(self._resetting)
-            info["final_obs"] = self._out(self.final_obs)
+    def _copied_step(
+        self, out: list[np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        """The step's outputs from one output set of the ring (copy=True)."""
+        k = self._reset_count
+        info: dict[str, Any] = dict(zip(INFO_KEYS, out[4:k], strict=True))
+        if self.autoreset == 1:
+            mask = out[k]
+            info["final_obs"] = out[k + 1]
             info["_final_obs"] = mask
-            info["final_info"] = {k: self._out(v) for k, v in self._final_info.items()}
+            info["final_info"] = dict(zip(INFO_KEYS, out[k + 2 :], strict=True))
             info["_final_info"] = mask
-        return info
+        return out[0], out[1], out[2], out[3], info
 
     def close(self, **kwargs: Any) -> None:
         """Nothing to release beyond the arrays."""

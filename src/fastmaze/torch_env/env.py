@@ -129,6 +129,12 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
         )  # fmt: skip
         if len(spec.palette) > COLOR:
             raise ValueError(f"spec: the torch backend supports at most {COLOR} colours")
+        if obs == "compact":
+            raise ValueError(
+                "obs: 'compact' is the native backend's (its boards stay on the host; the "
+                "torch backend's observations are already on the device): use "
+                "backend='native', or obs='symbolic' here"
+            )
         self.device = _device(
             ("cuda" if torch.cuda.is_available() else "cpu") if device is None else device
         )

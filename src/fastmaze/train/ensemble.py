@@ -194,6 +194,7 @@ def train_supervised_ensemble(
         start_batch=step,
         prefetch=c.prefetch,
         threads=c.threads,
+        compact=c.obs == "compact",
     )
     bar = None
     if c.progress and dist.is_main:

@@ -137,6 +137,7 @@ def _supervised_config(cfg: dict[str, Any], cell: dict[str, Any]) -> Any:
         cue=cell["cue"],
         cue_color=CUE_COLOR,
         pixels=cfg["pixels"],
+        obs=cfg.get("obs", "boards"),
         model=name,
         model_kwargs=model,
         eval_iterations=eval_iterations,
@@ -392,7 +393,7 @@ _MAZE = {
 }
 # ``ensemble``: at most this many seeds of a cell train at once, as one seed
 # ensemble (1: one run after another).
-_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2, "ensemble": 16}
+_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2, "obs": "boards", "ensemble": 16}
 
 
 def _ppo_defaults(steps: int) -> dict[str, Any]:
@@ -631,6 +632,7 @@ _RULES: dict[str, _Check] = {
     "batch": _int_at_least(1),
     "lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
     "pixels": _int_at_least(1),
+    "obs": _choice(("boards", "compact")),
     "ps": _PROBABILITY,
     "rhos": _PROBABILITY,
     "tasks": _choice(("exit", "path")),

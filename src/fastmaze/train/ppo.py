@@ -302,7 +302,7 @@ def train_ppo(
             )
 
     env = RolloutEnv(spec, cfg, env_first, device)
-    obs_shape = tuple(env.env.single_obs_shape)
+    obs_shape = env.obs_shape
     policy = build_policy(cfg, obs_shape).to(device)
     # The fused kernel: one call per step instead of a loop of small ops per parameter.
     fused = device.type in ("cpu", "cuda")
@@ -605,7 +605,7 @@ def _evaluate(
             cfg.eval_episodes,
             seed=cfg.seed,
             first_id=cfg.eval_first_id,
-            obs=cfg.obs,
+            obs="symbolic" if cfg.obs == "compact" else cfg.obs,  # what compact rebuilds
             max_steps=cfg.max_steps,
             **env_kwargs,
         )

@@ -10,6 +10,7 @@ import torch
 
 from fastmaze.make import make_vec
 from fastmaze.spec import AnySpec
+from fastmaze.train.compact import CompactBoards
 
 if TYPE_CHECKING:
     from fastmaze.train.ppo import PPOConfig
@@ -17,7 +18,12 @@ if TYPE_CHECKING:
 
 class RolloutEnv:
     """A `VecMazeEnv` whose outputs are tensors on ``device``; ``step`` takes actions as a
-    tensor on ``device``. Outputs are views of buffers overwritten by the next call."""
+    tensor on ``device``. Outputs are views of buffers overwritten by the next call.
+
+    ``cfg.obs == "compact"``: the native env hands out agent squares and its level table,
+    and `CompactBoards` rebuilds the symbolic observations on ``device`` (only the squares
+    and the reset levels' tables cross to it); the outputs are then the symbolic ones.
+    ``obs_shape``: one env's observation as the policy sees it."""
 
     def __init__(self, spec: AnySpec, cfg: PPOConfig, first_id: int, device: torch.device) -> None:
         kwargs: dict[str, Any] = dict(cfg.env_kwargs)
@@ -35,6 +41,21 @@ class RolloutEnv:
             kwargs.update(backend="torch", device=device)
         self.env = make_vec(spec, cfg.num_envs, cfg.seed, **kwargs)
         self._views: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
+        self.boards = CompactBoards(self.env, device) if cfg.obs == "compact" else None
+        self.obs_shape = self.boards.shape if self.boards else tuple(self.env.single_obs_shape)
+
+    def _obs(self, obs: Any) -> torch.Tensor:
+        """The step's observations on the device (compact: rebuilt from the synced table)."""
+        if self.boards is None:
+            return self._tensor(obs)
+        self.boards.sync(self.env)
+        return self.boards(self._tensor(obs))
+
+    def _final_obs(self, info: dict[str, Any]) -> torch.Tensor:
+        if self.boards is None:
+            return self._tensor(info["final_obs"])
+        self.boards.sync_final(self.env, info["_final_obs"])
+        return self.boards(self._tensor(info["final_obs"]), self.boards.final_table)
 
     def _tensor(self, a: Any) -> torch.Tensor:
         """A device tensor of ``a`` (a tensor, or an env-owned numpy buffer)."""
@@ -65,7 +86,7 @@ class RolloutEnv:
 
     def reset(self) -> torch.Tensor:
         obs, _ = self.env.reset()
-        return self._tensor(obs)
+        return self._obs(obs)
 
     def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """-> obs, reward f32, terminated bool, truncated bool, final_obs, and the ended
@@ -78,11 +99,11 @@ class RolloutEnv:
         final = info["final_info"]
         t = self._tensor
         return (
-            t(obs),
+            self._obs(obs),
             t(reward),
             t(terminated),
             t(truncated),
-            t(info["final_obs"]),
+            self._final_obs(info),
             t(final["episode_return"]),
             t(final["episode_length"]),
             t(final["reached_exit"]),

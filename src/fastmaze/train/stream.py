@@ -18,6 +18,11 @@ seeds[m])``, the same ids as above, so member m's rows are exactly the batch a s
 **Observations** (``cue``): ``"channel"`` one-hot planes (wall, agent, one per palette
 colour; `fastmaze.render.symbolic`), ``"hidden"`` the same with the colour planes zero,
 ``"rgb"`` images of ``pixels`` × ``pixels`` per square (`fastmaze.render.rgb`).
+``compact=True`` (channel or hidden): the producer writes each level's square codes (uint8
+[B, H, W], `fastmaze.train.compact.level_codes`) and start squares instead of its planes,
+and `LevelStream.next_on` rebuilds the same planes on the device
+(`fastmaze.train.compact.rebuild`): ``H·W + 4`` bytes per level cross to it instead of
+``(2+P)·H·W``.
 
 **Targets** (``task``): ``"exit"``: the exit's square index r·W + c (int64 [B]) among the
 candidate squares ``mask`` (bool [B, H·W], the floor squares); ``"action"``: the oracle's
@@ -46,6 +51,7 @@ from fastmaze.levels import MAX_ID, default_threads, generate_into
 from fastmaze.render import rgb, symbolic
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec
+from fastmaze.train.compact import level_codes, plane_values, rebuild
 from fastmaze.validate import check_int, fail
 
 __all__ = ["CUES", "TASKS", "Batch", "LevelStream", "batch_ids"]
@@ -124,11 +130,14 @@ class LevelStream:
         pin: bool | None = None,
         threads: int | None = None,
         seeds: Sequence[int] | None = None,
+        compact: bool = False,
     ) -> None:
         if task not in TASKS:
             raise fail("task", f"one of {', '.join(TASKS)}", task)
         if cue not in CUES:
             raise fail("cue", f"one of {', '.join(CUES)}", cue)
+        if compact and cue == "rgb":
+            raise ValueError("compact: rebuilds symbolic planes; use cue 'channel' or 'hidden'")
         if batch_size < 1 or prefetch < 1 or not 0 <= rank < world_size:
             raise ValueError("batch_size, prefetch must be >= 1 and 0 <= rank < world_size")
         self.seeds = (int(seed),) if seeds is None else _distinct_seeds(seeds)
@@ -138,18 +147,22 @@ class LevelStream:
         self.task, self.cue, self.pixels = task, cue, int(pixels)
         self.first_id, self.rank, self.world_size = int(first_id), int(rank), int(world_size)
         self.threads = threads
+        self.compact = bool(compact)
         self.position = int(start_batch)
         self.pin = torch.cuda.is_available() if pin is None else bool(pin)
         H, W = spec.shape
         B, P = self.batch_size, len(spec.palette)
         self.obs_shape = (3, H * pixels, W * pixels) if cue == "rgb" else (2 + P, H, W)
         shapes = {
-            "obs": ((B, *self.obs_shape), torch.uint8),
+            "obs": ((B, H, W) if compact else (B, *self.obs_shape), torch.uint8),
             "target": ((B, H * W), torch.uint8) if task == "path" else ((B,), torch.int64),
             "mask": ((B, H * W), torch.bool),
         }
         if task == "action":
             shapes["action_map"] = ((B, H * W), torch.int64)
+        if compact:
+            shapes["agent"] = ((B, 2), torch.int16)
+            self._values = plane_values(P, reveal_exit=False)
         self._slots = [_Slot(shapes, self.pin) for _ in range(prefetch + 2)]
         self._free: queue.Queue[_Slot] = queue.Queue()
         for s in self._slots:
@@ -178,7 +191,10 @@ class LevelStream:
                 generate_into(self.spec, s, start, levels[m * b : (m + 1) * b], threads)
         n = len(levels)
         a = slot.np
-        if self.cue == "rgb":
+        if self.compact:
+            level_codes(levels, hide_colors=self.cue == "hidden", out=a["obs"])
+            np.copyto(a["agent"], levels.start, casting="unsafe")
+        elif self.cue == "rgb":
             rgb(levels, pixels=self.pixels, out=a["obs"], threads=self.threads)
         else:
             symbolic(levels, hide_colors=self.cue == "hidden", out=a["obs"], threads=self.threads)
@@ -227,6 +243,11 @@ class LevelStream:
 
     def next(self) -> Batch:
         """The next batch, on the stream's (pinned) buffers, valid until the next call."""
+        item = self._next_slot()
+        return self._batch(item.t, item)
+
+    def _next_slot(self) -> _Slot:
+        """The slot of the next batch, held until the next call."""
         if self._held is not None:
             self._free.put(self._held)
             self._held = None
@@ -235,15 +256,26 @@ class LevelStream:
             raise RuntimeError("the level stream's producer failed") from item
         self._held = item
         self.position = item.index + 1
-        t = item.t
-        return Batch(
-            t["obs"], t["target"], t["mask"], t.get("action_map"), item.ids.copy(), item.index
-        )
+        return item
+
+    def _batch(self, t: dict[str, Tensor], item: _Slot) -> Batch:
+        """A Batch of the tensors ``t`` of ``item`` (compact: the planes rebuilt)."""
+        obs = t["obs"]
+        if self.compact:
+            values = self._values.to(obs.device)
+            obs = rebuild(values, obs, t["agent"])
+        return Batch(obs, t["target"], t["mask"], t.get("action_map"), item.ids.copy(), item.index)
 
     def next_on(self, device: torch.device | str) -> Batch:
-        """The next batch copied to ``device`` (``non_blocking`` from pinned memory)."""
-        b = self.next()
+        """The next batch copied to ``device`` (``non_blocking`` from pinned memory);
+        compact: the codes and start squares are copied, the planes rebuilt there."""
         device = torch.device(device)
+        if device.type == "cpu" or not self.compact:
+            b = self.next()
+        else:
+            slot = self._next_slot()
+            t = {k: v.to(device, non_blocking=self.pin) for k, v in slot.t.items()}
+            b = self._batch(t, slot)
         if device.type == "cpu":
             return b
         nb = self.pin

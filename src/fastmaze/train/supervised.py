@@ -80,7 +80,9 @@ class SupervisedConfig:
       start) or "path" (a policy map: the optimal actions at every square; needs a fully
       convolutional model). ``cue``: "channel" (one-hot colour planes), "rgb" (images,
       ``pixels`` per square) or "hidden" (colour planes zeroed). ``cue_color``: the colour
-      counted as proxy.
+      counted as proxy. ``obs``: "boards" (the planes rendered on the host and copied to
+      the device) or "compact" (cue channel or hidden: each level's square codes and start
+      cross to the device and the same planes are rebuilt there, `fastmaze.train.compact`).
     - ``model``: "fcn", "recurrent" or "impala", ``model_kwargs`` for `make_model` (fcn:
       channels, depth; recurrent: channels, iterations, block_depth; impala: channels,
       hidden). ``eval_iterations``: the recurrent model's iterations at evaluation (None:
@@ -105,6 +107,7 @@ class SupervisedConfig:
     cue: str = "channel"
     cue_color: str = "green"
     pixels: int = 2
+    obs: str = "boards"
     model: str = "fcn"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     eval_iterations: int | None = None
@@ -142,6 +145,10 @@ class SupervisedConfig:
             raise fail(name + "test_specs", "a dict name -> spec, or None", tests)
         check_choice(name + "task", self.task, TASKS)
         check_choice(name + "cue", self.cue, CUES)
+        check_choice(name + "obs", self.obs, ("boards", "compact"))
+        if self.obs == "compact" and self.cue == "rgb":
+            raise fail(name + "obs", "'boards' with cue 'rgb' (compact rebuilds symbolic "
+                       "planes: use cue 'channel' or 'hidden')", self.obs)  # fmt: skip
         check_choice(name + "cue_color", self.cue_color, fastmaze.COLORS)
         check_int(name + "pixels", self.pixels, 1, 256)
         check_choice(name + "model", self.model, MODELS)
@@ -621,6 +628,7 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
         start_batch=step,
         prefetch=c.prefetch,
         threads=c.threads,
+        compact=c.obs == "compact",
     )
     bar = None
     if c.progress and dist.is_main:
