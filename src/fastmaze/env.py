@@ -1,8 +1,5 @@
-"""Maze environments: `VecMazeEnv` (a batch of envs stepped in C) and `MazeEnv` (one env).
-
-Gymnasium is optional: without it `VecMazeEnv` still works (it then has no spaces) and
-`MazeEnv` / `register_envs` raise ImportError.
-"""
+"""Maze environments: `VecMazeEnv` (a batch of envs stepped in C) and `MazeEnv` (one env),
+Gymnasium environments (``gymnasium.vector.VectorEnv`` and ``gymnasium.Env``)."""
 
 from __future__ import annotations
 
@@ -11,22 +8,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode
 
 from fastmaze import _core
 from fastmaze.levels import Levels, _check_int, default_threads, generate_into
-from fastmaze.render import _lut
+from fastmaze.render import _lut, ascii, png_grid
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
-
-try:
-    import gymnasium as gym
-    from gymnasium.vector import AutoresetMode
-except ImportError:  # gymnasium is optional
-    gym = None
-    AutoresetMode = None
 
 OBS_KINDS = ("symbolic", "rgb", "egocentric")
 AUTORESET_MODES = ("next_step", "same_step", "disabled")  # codes 0, 1, 2 in csrc/step.h
+RENDER_MODES = ("rgb_array", "ansi")
+#: How many envs `VecMazeEnv.render` draws (the first ones, tiled).
+RENDER_ENVS = 16
+#: Frames per second a video of `render` frames plays at (``metadata["render_fps"]``).
+RENDER_FPS = 8
 BACKENDS = ("native", "torch")  # "torch": fastmaze.torch_env.TorchVecMazeEnv
 ENV_ID = "fastmaze/Maze-v0"
 INFO_KEYS = (
@@ -50,13 +47,13 @@ _INFO_DTYPES = {
     "ambiguous": np.bool_,
 }
 
-_VectorBase: type = gym.vector.VectorEnv if gym is not None else object
-_EnvBase: type = gym.Env if gym is not None else object
+_VectorBase: type = gym.vector.VectorEnv
+_EnvBase: type = gym.Env
 
 
 def _autoreset_mode(value: Any) -> int:
     """Code of an autoreset mode: a name of `AUTORESET_MODES` or a gymnasium AutoresetMode."""
-    if AutoresetMode is not None and isinstance(value, AutoresetMode):
+    if isinstance(value, AutoresetMode):
         value = {"NextStep": "next_step", "SameStep": "same_step", "Disabled": "disabled"}[
             value.value
         ]
@@ -93,6 +90,7 @@ def configure(
     radius: int,
     num_threads: int | None,
     copy: bool,
+    render_mode: str | None = None,
 ) -> AnySpec:
     """Validates the arguments both backends share and sets them on ``env`` (the attributes
     ``maze_spec``, ``num_envs``, ``seed``, ... that `VecMazeEnv` documents); returns the spec."""
@@ -124,6 +122,11 @@ def configure(
     env.radius = _check_int("radius", radius, 0, 1024)
     env.num_threads = _check_int("num_threads", num_threads or default_threads(), 1, 4096)
     env.copy = _flag("copy", copy)
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(
+            f"render_mode: {render_mode!r}; expected None or one of {', '.join(RENDER_MODES)}"
+        )
+    env.render_mode = render_mode
     return spec
 
 
@@ -177,10 +180,19 @@ class VecMazeEnv(_VectorBase):
     ``radius`` centred on the agent, squares outside the board being wall. ``hide_colors``
     zeroes the colour planes (draws colours as floor in rgb).
 
-    **Buffers.** Every array is allocated once; `step` and `reset` return the env's own
-    buffers (observations, rewards, flags, info), overwritten by the next call, unless
-    ``copy=True``. The observations are updated in place: a step rewrites only the squares
-    the agent left and entered (egocentric: the window), a reset rewrites that env's board.
+    **Copies** (``copy``). ``copy=True`` (the default, as Gymnasium's vector envs): `step`
+    and `reset` return fresh arrays each call, the caller's to keep; an observation kept in
+    a list never changes. ``copy=False``: they return the env's own buffers (observations,
+    rewards, flags, info), allocated once and overwritten by the next call, so ``obs1 is
+    obs2`` after two steps: for a trainer that consumes each step before the next and wants
+    no copy. Either way the observations are updated in place inside the env: a step
+    rewrites only the squares the agent left and entered (egocentric: the window), a reset
+    rewrites that env's board.
+
+    **Rendering** (``render_mode``): ``"rgb_array"``: `render` returns a uint8
+    [height, width, 3] image of the first `RENDER_ENVS` envs tiled row-major
+    (`fastmaze.render.png_grid`'s layout, ``pixels`` per square, the agents where they
+    stand); ``"ansi"``: their text pictures (`fastmaze.render.ascii`), one per env.
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
@@ -216,7 +228,8 @@ class VecMazeEnv(_VectorBase):
         pixels: int = 8,
         radius: int = 2,
         num_threads: int | None = None,
-        copy: bool = False,
+        copy: bool = True,
+        render_mode: str | None = None,
     ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"backend: {backend!r}; available: {', '.join(BACKENDS)}")
@@ -230,7 +243,7 @@ class VecMazeEnv(_VectorBase):
             autoreset_mode=autoreset_mode, max_steps=max_steps, step_penalty=step_penalty,
             terminate_on_decoy=terminate_on_decoy, reveal_exit=reveal_exit,
             hide_colors=hide_colors, pixels=pixels, radius=radius, num_threads=num_threads,
-            copy=copy,
+            copy=copy, render_mode=render_mode,
         )  # fmt: skip
         self.proxy = self._proxy(proxy_reward)
         self._started = False  # a first full reset() gives every env its level
@@ -329,9 +342,6 @@ class VecMazeEnv(_VectorBase):
         self._core = _core.EnvCore(arrays, config)
 
     def _setup_gym(self) -> None:
-        if gym is None:
-            self.metadata = {"autoreset_mode": AUTORESET_MODES[self.autoreset]}
-            return
         from gymnasium.vector.utils import batch_space
 
         high = 255 if self.obs_kind == "rgb" else 1
@@ -340,7 +350,17 @@ class VecMazeEnv(_VectorBase):
         self.single_action_space = gym.spaces.Discrete(4)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         mode = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
-        self.metadata = {"autoreset_mode": mode[self.autoreset], "render_modes": []}
+        self.metadata = {
+            "autoreset_mode": mode[self.autoreset],
+            "render_modes": list(RENDER_MODES),
+            "render_fps": RENDER_FPS,
+        }
+
+    @property
+    def autoreset_mode(self) -> AutoresetMode:
+        """The Gymnasium `AutoresetMode` (as ``metadata["autoreset_mode"]``; the attribute
+        Gymnasium ≥ 1.1 vector envs have, read by wrappers such as TorchRL's GymWrapper)."""
+        return self.metadata["autoreset_mode"]
 
     # -- the API ---------------------------------------------------------------------------
     @property
@@ -454,6 +474,15 @@ class VecMazeEnv(_VectorBase):
             info["_final_info"] = mask
         return info
 
+    def render(self) -> np.ndarray | str | None:
+        """The first `RENDER_ENVS` envs as they stand: an image uint8 [height, width, 3]
+        (``render_mode="rgb_array"``), their text pictures (``"ansi"``), or None (no
+        ``render_mode``)."""
+        if not self._started:
+            raise RuntimeError("call reset() before render(): no env has a level yet")
+        k = min(self.num_envs, RENDER_ENVS)
+        return draw(self.levels[:k], self.agent[:k], self.render_mode, self)
+
     def close(self, **kwargs: Any) -> None:
         """Nothing to release beyond the arrays."""
         self.closed = True
@@ -465,25 +494,52 @@ class VecMazeEnv(_VectorBase):
         )
 
 
+def draw(levels: Levels, agent: np.ndarray, mode: str | None, env: Any) -> np.ndarray | str | None:
+    """What `render` returns for ``levels`` with the agents at ``agent`` (int [k, 2], board
+    (row, col)), drawn with ``env``'s ``pixels`` and ``hide_colors``."""
+    if mode is None:
+        return None
+    if mode == "rgb_array":
+        return png_grid(levels, pixels=env.pixels, hide_colors=env.hide_colors, agent=agent)
+    return "\n\n".join(
+        ascii(levels, i, hide_colors=env.hide_colors, agent=tuple(agent[i]))
+        for i in range(len(levels))
+    )
+
+
 class MazeEnv(_EnvBase):
     """One maze env (gymnasium.Env): a `VecMazeEnv` of one env with autoreset disabled.
 
-    Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a copy),
-    a float reward, bool flags and an info dict of Python scalars. Level k after
-    ``reset(seed=s)`` is id first_id + k of (spec, s). ``backend="torch"`` (with ``device``)
-    steps it on the torch backend: the observation is then a torch tensor on that device,
-    the rest as above.
+    Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a fresh
+    array; with ``copy=False`` a view of the env's buffer, overwritten by the next call), a
+    float reward, bool flags and an info dict of Python scalars. Level k after
+    ``reset(seed=s)`` is id first_id + k of (spec, s). ``render_mode`` ``"rgb_array"``
+    (uint8 [height, width, 3]) or ``"ansi"`` (text) draws the level with the agent where
+    it stands. ``backend="torch"`` (with ``device``) steps it on the torch backend: the
+    observation is then a torch tensor on that device, the rest as above.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
+    metadata: dict[str, Any] = {  # noqa: RUF012
+        "render_modes": list(RENDER_MODES),
+        "render_fps": RENDER_FPS,
+    }
 
     def __init__(
-        self, spec: AnySpec | None = None, seed: int = 0, obs: str = "symbolic", **kwargs: Any
+        self,
+        spec: AnySpec | None = None,
+        seed: int = 0,
+        obs: str = "symbolic",
+        *,
+        copy: bool = True,
+        render_mode: str | None = None,
+        **kwargs: Any,
     ):
-        if gym is None:
-            raise ImportError("MazeEnv needs gymnasium: pip install gymnasium")
         kwargs.setdefault("num_threads", 1)
-        self._vec = VecMazeEnv(spec, 1, seed, obs, autoreset_mode="disabled", **kwargs)
+        if render_mode is not None:
+            kwargs["render_mode"] = render_mode
+        self._vec = VecMazeEnv(spec, 1, seed, obs, autoreset_mode="disabled", copy=False, **kwargs)
+        self.copy = _flag("copy", copy)
+        self.render_mode = render_mode
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
         self._action: Any = np.zeros(1, np.int64)
@@ -496,12 +552,15 @@ class MazeEnv(_EnvBase):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Starts an episode; ``seed`` restarts the level stream. Returns (obs, info)."""
         super().reset(seed=seed)
         obs, info = self._vec.reset(seed=seed)
         self._started = True
-        return _copy(obs[0]), {k: v[0].item() for k, v in info.items()}
+        return self._obs(obs), {k: v[0].item() for k, v in info.items()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One step with ``action`` (0 up, 1 right, 2 down, 3 left); returns (obs, reward,
+        terminated, truncated, info)."""
         if not self._started:
             raise RuntimeError("call reset() before step()")
         if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
@@ -513,7 +572,19 @@ class MazeEnv(_EnvBase):
         if terminated[0] or truncated[0]:
             self._started = False
         info = {k: v[0].item() for k, v in info.items()}
-        return _copy(obs[0]), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+        return self._obs(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+    def _obs(self, obs: Any) -> Any:
+        return _copy(obs[0]) if self.copy else obs[0]
+
+    def render(self) -> np.ndarray | str | None:
+        """The level as it stands: uint8 [height, width, 3] (``render_mode="rgb_array"``),
+        text (``"ansi"``) or None."""
+        return self._vec.render()
+
+    def close(self) -> None:
+        """Closes the underlying vector env."""
+        self._vec.close()
 
 
 def _copy(a: Any) -> Any:
