@@ -4,7 +4,8 @@ Each preset is a sweep over a grid of runs with every field overridable (``--set
 rhos=[0.9,1.0] --set steps=500``; values are JSON, else strings). A run of a preset writes
 to its results folder: ``config.json`` (the resolved config), ``runs.jsonl`` and
 ``runs.csv`` (one row per run), PNG plots (rates with 95% Wilson bands, heatmaps), and
-prints a summary table.
+prints a summary table. ``--set tensorboard=DIR`` also writes each run's TensorBoard
+scalars to ``DIR/NNN <cell>`` (`fastmaze.train.logger`).
 
 - ``shortcut-map`` (supervised, the default): exit-square prediction trained at exit-green
   correlation ρ, for each cue availability ("channel", "rgb", "hidden") and model size;
@@ -78,6 +79,7 @@ def _shortcut_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
         eval_episodes=cfg["eval_episodes"],
         threads=cfg["threads"],
         progress=cfg["progress"],
+        tensorboard=cfg["tensorboard"],
     )
     r = train_supervised(sc)
     m = r["metrics"]
@@ -115,6 +117,8 @@ def _ppo_cell(cfg: dict[str, Any], spec: Any, test: Any, seed: int, **extra: Any
     fields = {**cfg["ppo"], "seed": seed, **extra}
     if cfg.get("device") is not None:
         fields.setdefault("device", cfg["device"])
+    if cfg.get("tensorboard") is not None:
+        fields.setdefault("tensorboard", cfg["tensorboard"])
     unknown = set(fields) - {f.name for f in dataclasses.fields(ppo.PPOConfig)}
     if unknown:
         raise ValueError(f"ppo: {', '.join(sorted(unknown))} not a field of PPOConfig")
@@ -158,6 +162,7 @@ _MAZE = {
     "device": None,
     "threads": None,
     "progress": True,
+    "tensorboard": None,  # a folder: TensorBoard scalars of each run in a subfolder of it
 }
 _PPO = {"ppo": {"total_env_steps": 2_000_000, "model": "impala"}}
 PRESETS: dict[str, Experiment] = {
@@ -405,9 +410,12 @@ def run_experiment(
     for i, values in enumerate(cells):
         cell = {_AXIS_KEY[a]: v for a, v in zip(exp.axes, values, strict=True)}
         t = time.perf_counter()
-        row = {**cell, **exp.run_one(cfg, cell), "run_s": time.perf_counter() - t}
-        rows.append(row)
         shown = " ".join(f"{k}={_label(v)}" for k, v in cell.items())
+        run_cfg = dict(cfg)
+        if cfg["tensorboard"] is not None:
+            run_cfg["tensorboard"] = str(Path(cfg["tensorboard"]) / f"{i:03d} {shown}")
+        row = {**cell, **exp.run_one(run_cfg, cell), "run_s": time.perf_counter() - t}
+        rows.append(row)
         rate = row.get("proxy", math.nan)
         echo(
             f"  [{i + 1}/{len(cells)}] {shown}: exit {row['exit']:.3f} proxy {rate:.3f} "

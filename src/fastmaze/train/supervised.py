@@ -32,6 +32,7 @@ from fastmaze.spec import AnySpec, MazeSpec, Mixture, spec_from_dict, spec_to_di
 from fastmaze.stats import wilson
 from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from fastmaze.train.distributed import Dist, all_reduce_mean, init_distributed
+from fastmaze.train.logger import ScalarLog
 from fastmaze.train.models import make_model
 from fastmaze.train.stream import CUES, TASKS, LevelStream
 
@@ -46,6 +47,8 @@ __all__ = [
 
 #: First level id of evaluation sets: training draws ids from 0 upwards, far below.
 EVAL_FIRST_ID = 2**40
+#: Steps between the train scalars written to TensorBoard (``tensorboard=DIR``).
+LOG_EVERY = 20
 
 
 @dataclass
@@ -68,6 +71,8 @@ class SupervisedConfig:
       end; ``resume``: continue from it if it exists.
     - ``device``: None = cuda when available, else cpu; ``threads``: core threads of the
       stream (None: all cores); ``prefetch`` batches; ``progress``: tqdm bar.
+    - ``tensorboard``: a folder for TensorBoard scalars (train loss and accuracy every
+      `LOG_EVERY` steps, the periodic and final evaluations), beside the returned record.
     """
 
     spec: Any = None
@@ -93,6 +98,7 @@ class SupervisedConfig:
     threads: int | None = None
     prefetch: int = 2
     progress: bool = True
+    tensorboard: str | None = None
 
     def resolved(self) -> SupervisedConfig:
         """A copy with defaults filled in (spec, test specs) and fields checked."""
@@ -347,6 +353,7 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
             )
 
     t0, first_step, seen = time.perf_counter(), step, []
+    log = ScalarLog(c.tensorboard if dist.is_main else None)
     try:
         while step < c.steps:
             batch = stream.next_on(device)
@@ -360,10 +367,13 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
                 bar.update(1)
                 if step % 20 == 0 or step == c.steps:
                     bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc.item():.3f}")
+            if log.log_dir is not None and (step % LOG_EVERY == 0 or step == c.steps):
+                log.scalars({"loss": loss.item(), "accuracy": acc.item()}, step, "train")
             if c.eval_every and step % c.eval_every == 0 and step < c.steps:
                 record = {"step": step, "loss": all_reduce_mean(loss, dist)}
                 if dist.is_main:
                     record["eval"] = _evaluate_all(model, c, c.eval_episodes_periodic, device)
+                    log.scalars(record["eval"], step, "eval")
                 history.append(record)
             if c.checkpoint_every and step % c.checkpoint_every == 0:
                 save()
@@ -375,6 +385,8 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
             bar.close()
     done = step - first_step
     metrics = _evaluate_all(model, c, c.eval_episodes, device) if dist.is_main else {}
+    with log:
+        log.scalars(metrics, step, "final")
     return {
         "config": c.to_dict(),
         "metrics": metrics,
