@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import curses
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +17,7 @@ import fastmaze as fm
 from fastmaze import cli, play
 from fastmaze.play import MOVES, Game, key_name
 
+PACKAGE_ROOT = str(Path(fm.__file__).resolve().parents[1])
 SPEC = fm.MazeSpec(size=(3, 3), n_decoys=1, decoy_color={"red": 1.0})
 
 
@@ -95,3 +102,39 @@ def test_cli_play_runs_the_game(monkeypatch):
     assert cli.main(["play", "--size", "3", "4", "--level", "7", "--max-steps", "9"]) == 0
     game = seen["game"]
     assert game.level == 7 and game.spec.size == (3, 4) and game.env._vec.max_steps == 9
+
+
+def _tmux(*args):
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, timeout=20)
+
+
+def _wait_for(session, predicate, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        screen = _tmux("capture-pane", "-p", "-t", session).stdout
+        if predicate(screen):
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; the screen was:\n{screen}")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_play_in_a_real_terminal():
+    """The curses loop under tmux: the board shows, an arrow key moves, q quits."""
+    session = f"fastmaze-play-{os.getpid()}"
+    env = f"PYTHONPATH={PACKAGE_ROOT}"
+    command = f"env {env} {sys.executable} -m fastmaze play --size 3 3 --level 0"
+    _tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "30", command)
+    try:
+        first = _wait_for(session, lambda s: "level 0 seed 0: step 0" in s)
+        game = Game(cli.default_spec().replace(size=(3, 3)))
+        assert game.screen().splitlines()[1] in first  # the board's first row
+        _tmux("send-keys", "-t", session, "Right")
+        _wait_for(session, lambda s: "step 1" in s)
+        _tmux("send-keys", "-t", session, "q")
+        deadline = time.monotonic() + 20
+        while _tmux("has-session", "-t", session).returncode == 0:
+            assert time.monotonic() < deadline, "q did not quit"
+            time.sleep(0.2)
+    finally:
+        _tmux("kill-session", "-t", session)
