@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import types
+import warnings
 
 import gymnasium
 import numpy as np
@@ -107,3 +108,26 @@ def test_record_video_captures_every_frame(tmp_path, monkeypatch):
     for got, want in zip(written["frames"], frames, strict=True):
         np.testing.assert_array_equal(got, want)
     assert written["path"].endswith(".mp4")
+
+
+@pytest.mark.parametrize("mode", ["rgb_array", "ansi"])
+def test_gymnasium_checker_passes_every_render_mode(mode):
+    from gymnasium.utils.env_checker import check_env
+
+    env = gymnasium.make("fastmaze/Maze-v0", spec=SPEC, render_mode=mode).unwrapped
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env)  # also re-creates the env in the other render mode
+
+
+def test_make_vec_passes_render_mode():
+    vec = gymnasium.make_vec(
+        "fastmaze/Maze-v0", num_envs=3, vectorization_mode="vector_entry_point",
+        spec=SPEC, render_mode="rgb_array",
+    )  # fmt: skip
+    vec.reset(seed=0)
+    assert vec.render_mode == "rgb_array" and vec.render().shape == (
+        2 * 56 + 8,
+        2 * 56 + 8,
+        3,
+    )  # 2x2 tiles, 8 px apart
