@@ -9,6 +9,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastmaze import io, presets, render
 from fastmaze.env import MazeEnv, VecMazeEnv
+from fastmaze.env import register_envs as _register_envs
 from fastmaze.evaluate import Evaluation, OraclePolicy, Rollout, evaluate, rollout
 from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
@@ -32,12 +33,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'fastmaze' has no attribute {name!r}")
 
 
-try:  # gymnasium is optional; with it, fastmaze/Maze-v0 is registered
-    from fastmaze.env import register_envs
-
-    register_envs()
-except ImportError:
-    pass
+_register_envs()  # fastmaze/Maze-v0 for gymnasium.make and gymnasium.make_vec
 
 __all__ = [
     "COLORS",

@@ -595,10 +595,8 @@ def _copy(a: Any) -> Any:
 def register_envs() -> None:
     """Registers ``fastmaze/Maze-v0`` (MazeEnv; VecMazeEnv as its vector entry point) with
     gymnasium, once, so that ``gymnasium.make`` and ``gymnasium.make_vec`` find it."""
-    import gymnasium
-
-    if ENV_ID not in gymnasium.registry:
-        gymnasium.register(
+    if ENV_ID not in gym.registry:
+        gym.register(
             id=ENV_ID,
             entry_point="fastmaze.env:MazeEnv",
             vector_entry_point="fastmaze.env:VecMazeEnv",
