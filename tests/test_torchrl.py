@@ -22,6 +22,7 @@ from torchrl.objectives.value import GAE  # noqa: E402
 
 import fastmaze as fm  # noqa: E402
 from fastmaze.env import INFO_KEYS  # noqa: E402
+from fastmaze.torch_env import TorchVecMazeEnv  # noqa: E402
 from fastmaze.torchrl import MazeTorchRLEnv  # noqa: E402
 
 SPEC = fm.MazeSpec(size=(3, 3))
@@ -59,8 +60,7 @@ def test_torch_env_matches_the_backend_it_wraps():
     """The TensorDicts hold exactly what the torch backend returns for the same actions,
     and a partial reset restarts only the ended envs, on the next ids of the stream."""
     env = torch_env(categorical_action_encoding=True)
-    ref = fm.VecMazeEnv(SPEC, N, 0, backend="torch", device="cpu", max_steps=6,
-                        autoreset_mode="disabled")  # fmt: skip
+    ref = TorchVecMazeEnv(SPEC, N, 0, device="cpu", max_steps=6, autoreset_mode="disabled")
     td = env.reset()
     obs, info = ref.reset()
     assert torch.equal(td["observation"], obs)

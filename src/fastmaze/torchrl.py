@@ -1,5 +1,5 @@
 """TorchRL support (``pip install fastmaze[torchrl]``): `MazeTorchRLEnv`, a batched
-``torchrl.envs.EnvBase`` over the torch backend of `fastmaze.VecMazeEnv`.
+``torchrl.envs.EnvBase`` over the torch backend (`fastmaze.torch_env.TorchVecMazeEnv`).
 
 Everything stays on the env's device: actions are read from the input TensorDict and the
 backend's output tensors are placed in the output TensorDict as they are (no numpy round
@@ -32,8 +32,9 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Binary, Bounded, Categorical, Composite, OneHot, Unbounded
 from torchrl.envs import EnvBase
 
-from fastmaze.env import INFO_KEYS, VecMazeEnv
+from fastmaze.env import INFO_KEYS
 from fastmaze.spec import AnySpec
+from fastmaze.torch_env import TorchVecMazeEnv
 
 __all__ = ["MazeTorchRLEnv"]
 
@@ -53,8 +54,8 @@ class MazeTorchRLEnv(EnvBase):
     """``num_envs`` maze envs as one batched TorchRL env, stepped on ``device``.
 
     ``spec``, ``num_envs``, ``seed``, ``obs`` and every keyword of ``env_kwargs`` are those
-    of `fastmaze.VecMazeEnv` (``backend="torch"``; ``autoreset_mode`` is fixed to
-    ``"disabled"``, TorchRL resets ended envs itself). ``device``: the env's device (default
+    of `fastmaze.torch_env.TorchVecMazeEnv` (``autoreset_mode`` is fixed to ``"disabled"``:
+    TorchRL resets ended envs itself). ``device``: the env's device (default
     "cuda" if available, else "cpu"). ``categorical_action_encoding``: integer actions [N]
     (default) or one-hot [N, 4].
     """
@@ -70,15 +71,14 @@ class MazeTorchRLEnv(EnvBase):
         categorical_action_encoding: bool = True,
         **env_kwargs: Any,
     ) -> None:
-        if "autoreset_mode" in env_kwargs or "backend" in env_kwargs:
+        if "autoreset_mode" in env_kwargs:
             raise ValueError(
-                "MazeTorchRLEnv: autoreset_mode and backend are fixed (the torch backend, "
-                "'disabled': TorchRL resets ended envs through reset)"
+                "MazeTorchRLEnv: autoreset_mode is fixed to 'disabled' (TorchRL resets ended "
+                "envs through reset)"
             )
-        self.maze_env = VecMazeEnv(
-            spec, num_envs, seed, obs, backend="torch", device=device,
-            autoreset_mode="disabled", **env_kwargs,
-        )  # fmt: skip
+        self.maze_env = TorchVecMazeEnv(
+            spec, num_envs, seed, obs, device=device, autoreset_mode="disabled", **env_kwargs
+        )
         env = self.maze_env
         super().__init__(device=env.device, batch_size=torch.Size([env.num_envs]))
         self.categorical = bool(categorical_action_encoding)
