@@ -102,3 +102,22 @@ def test_maze_env_copy():
 def test_copy_must_be_a_flag():
     with pytest.raises(ValueError, match="copy: expected True or False"):
         VecMazeEnv(SPEC, 2, copy="yes")
+
+
+def test_torch_backend_outputs_are_fresh_under_both_settings():
+    torch = pytest.importorskip("torch")
+    from fastmaze.torch_env import TorchVecMazeEnv
+
+    for copy in (True, False):
+        env = TorchVecMazeEnv(SPEC, N, device="cpu", max_steps=5, copy=copy)
+        assert env.copy is copy
+        kept, snapshots = [], []
+        env.reset(seed=0)
+        for _ in range(12):
+            out = env.step(torch.randint(0, 4, (N,)))
+            kept.append(out)
+            snapshots.append([t.clone() for t in out[:4]])
+        for got, want in zip(kept, snapshots, strict=True):
+            for a, b in zip(got[:4], want, strict=True):
+                assert torch.equal(a, b)
+        assert kept[-1][0].data_ptr() != kept[-2][0].data_ptr()

@@ -131,3 +131,33 @@ def test_make_vec_passes_render_mode():
         2 * 56 + 8,
         3,
     )  # 2x2 tiles, 8 px apart
+
+
+@pytest.mark.parametrize("mode", ["rgb_array", "ansi"])
+def test_torch_backend_renders_as_the_native_one(mode):
+    torch = pytest.importorskip("torch")
+    from fastmaze.torch_env import TorchVecMazeEnv
+
+    n = RENDER_ENVS + 2
+    native = VecMazeEnv(SPEC, n, seed=1, render_mode=mode, pixels=3, hide_colors=True)
+    on_torch = TorchVecMazeEnv(SPEC, n, seed=1, device="cpu", render_mode=mode, pixels=3,
+                               hide_colors=True)  # fmt: skip
+    native.reset()
+    on_torch.reset()
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        actions = rng.integers(0, 4, n)
+        native.step(actions)
+        on_torch.step(torch.as_tensor(actions))
+        got, want = on_torch.render(), native.render()
+        if mode == "ansi":
+            assert got == want
+        else:
+            np.testing.assert_array_equal(got, want)
+    single = MazeEnv(SPEC, backend="torch", device="cpu", render_mode=mode)
+    single.reset(seed=0)
+    reference = MazeEnv(SPEC, render_mode=mode)
+    reference.reset(seed=0)
+    single.step(1)
+    reference.step(1)
+    assert type(single.render()) is type(reference.render())

@@ -527,3 +527,26 @@ def test_uncoloured_decoys_count_on_both_backends() -> None:
         np.testing.assert_array_equal(info_n["reached_decoy"], info_t["reached_decoy"].numpy())
         reached += int(info_n["reached_decoy"].sum())
     assert reached > 0
+
+
+def test_numpy_and_list_actions_are_accepted() -> None:
+    """numpy arrays, lists and the env's own action_space.sample() step as the same tensor."""
+    from fastmaze.torch_env import TorchVecMazeEnv
+
+    a = TorchVecMazeEnv(SPEC, 4, seed=2, device="cpu")
+    b = TorchVecMazeEnv(SPEC, 4, seed=2, device="cpu")
+    a.reset()
+    b.reset()
+    for step in range(8):
+        sample = a.action_space.sample()
+        given = [sample, sample.tolist(), sample.astype(np.int32)][step % 3]
+        o1, r1, *_ = a.step(given)
+        o2, r2, *_ = b.step(torch.as_tensor(sample))
+        assert torch.equal(o1, o2) and torch.equal(r1, r2)
+    b.reset(options={"reset_mask": np.array([True, False, True, False])})  # numpy mask
+    with pytest.raises(ValueError, match="integer dtype"):
+        a.step(np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        a.step([0, 1, 2])
+    with pytest.raises(ValueError, match="or a numpy array or list"):
+        a.step("0123")
