@@ -76,3 +76,23 @@ def test_experiment_set_tensorboard(tmp_path, capsys):
     assert [s for s, _ in got["train/loss"]] == [20, 40]
     assert 0 <= got["final/conflict/proxy/rate"][0][1] <= 1
     assert (tmp_path / "out" / "runs.jsonl").exists()  # the record stays
+
+
+def test_ppo_tensorboard_beside_metrics_jsonl(tmp_path):
+    import json
+
+    import fastmaze
+    from fastmaze.train.ppo import PPOConfig, train_ppo
+
+    cfg = PPOConfig(
+        total_env_steps=3 * 8 * 16, num_envs=8, num_steps=16, num_minibatches=2, max_steps=10,
+        model="fcn", model_kwargs={"channels": 4, "depth": 1}, env_kwargs={"num_threads": 1},
+        tensorboard=str(tmp_path / "tb"),
+    )  # fmt: skip
+    result = train_ppo(fastmaze.MazeSpec(size=(2, 2)), cfg, out_dir=tmp_path, progress=False)
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == len(result.history) == 3  # the record is still written
+    got = scalars(tmp_path / "tb")
+    assert [s for s, _ in got["policy_loss"]] == [128, 256, 384]
+    assert np.allclose([v for _, v in got["policy_loss"]], [r["policy_loss"] for r in rows])
+    assert "exit_rate" in got and "env_steps_per_s" in got
