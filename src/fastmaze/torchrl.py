@@ -27,27 +27,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Binary, Bounded, Categorical, Composite, OneHot, Unbounded
 from torchrl.envs import EnvBase
 
-from fastmaze.env import INFO_KEYS
+from fastmaze.env import _INFO_DTYPES, INFO_KEYS
 from fastmaze.spec import AnySpec
 from fastmaze.torch_env import TorchVecMazeEnv
 
 __all__ = ["MazeTorchRLEnv"]
-
-_INFO_DTYPES = {
-    "reached_exit": torch.bool,
-    "reached_decoy": torch.bool,
-    "decoy_color": torch.uint8,
-    "episode_return": torch.float32,
-    "episode_length": torch.int32,
-    "level_id": torch.int64,
-    "optimal_length": torch.int32,
-    "ambiguous": torch.bool,
-}
 
 
 class MazeTorchRLEnv(EnvBase):
@@ -91,7 +81,7 @@ class MazeTorchRLEnv(EnvBase):
             "observation": Bounded(0, high, (n, *env.single_obs_shape), dev, torch.uint8)
         }
         for key in INFO_KEYS:
-            dtype = _INFO_DTYPES[key]
+            dtype = torch.from_numpy(np.zeros(0, _INFO_DTYPES[key])).dtype  # the info's dtype
             if dtype == torch.bool:
                 observation[key] = Binary(n=None, shape=(n,), device=dev, dtype=torch.bool)
             else:
