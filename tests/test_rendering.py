@@ -94,7 +94,9 @@ def test_record_video_captures_every_frame(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, clip_module.__name__, clip_module)
 
     env = gymnasium.make("fastmaze/Maze-v0", spec=SPEC, render_mode="rgb_array", max_steps=10)
-    env = gymnasium.wrappers.RecordVideo(env, str(tmp_path), episode_trigger=lambda e: e == 0)
+    env = gymnasium.wrappers.RecordVideo(
+        env, str(tmp_path / "videos"), episode_trigger=lambda e: e == 0
+    )
     env.reset(seed=0)
     frames = [env.unwrapped.render()]
     done, steps = False, 0

@@ -117,6 +117,7 @@ def _policy(env):
     return actor, value
 
 
+@pytest.mark.filterwarnings("ignore:The env passed to Collector is missing:FutureWarning")
 @pytest.mark.parametrize("which", ["torch", "native"])
 def test_collector_and_ppo_updates(which):
     torch.manual_seed(0)
