@@ -6,7 +6,7 @@ API, logs episode statistics from the info dict, then evaluates on conflict leve
 not green, a green decoy off the path) and prints where the agent went: the exit (the true
 goal) or the green decoy (the shortcut).
 
-    python examples/ppo_cleanrl.py --total-timesteps 2000000 --rho 0.95
+    python examples/ppo_cleanrl.py --total-timesteps 2000000 --rho 0.95 --tensorboard runs/ppo
 
 The algorithm is CleanRL's ``ppo.py`` (clipped surrogate, GAE, advantage normalisation,
 value clipping, orthogonal init, linear learning-rate annealing), with the Procgen
@@ -28,6 +28,7 @@ from torch import nn
 from torch.distributions import Categorical
 
 import fastmaze as fm
+from fastmaze.train.logger import ScalarLog
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Args:
     max_grad_norm: float = 0.5
     eval_episodes: int = 2_000  # conflict levels played at the end (0: none)
     device: str = "cpu"
+    tensorboard: str = ""  # a folder for TensorBoard scalars ("": none)
 
 
 _TYPES = {"int": int, "float": float, "str": str}
@@ -132,6 +134,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     dones = torch.zeros((args.num_steps, args.num_envs)).to(device)
     values = torch.zeros((args.num_steps, args.num_envs)).to(device)
 
+    log = ScalarLog(args.tensorboard or None)
     global_step, start = 0, time.time()
     next_obs_np, _ = envs.reset(seed=args.seed)
     next_obs = torch.as_tensor(next_obs_np, device=device)
@@ -224,12 +227,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             "loss": loss.item(),
             "sps": global_step / (time.time() - start),
         }
+        log.scalars(stats, global_step, "charts")
         print(
             f"iter {iteration}/{num_iterations} step {global_step}: {episodes} episodes, "
             f"return {stats['episode_return']:.3f}, length {stats['episode_length']:.1f}, "
             f"exit rate {stats['exit_rate']:.3f}, {stats['sps']:,.0f} steps/s"
         )
     envs.close()
+    log.close()
 
     if args.eval_episodes:
 

@@ -22,16 +22,18 @@ def load(name):
     return module
 
 
-def test_ppo_cleanrl_runs_a_few_updates(capsys):
+def test_ppo_cleanrl_runs_a_few_updates(capsys, tmp_path):
     ppo = load("ppo_cleanrl")
     argv = "--size 3 --total-timesteps 384 --num-envs 8 --num-steps 16 --num-minibatches 2"
-    stats = ppo.main([*argv.split(), "--eval-episodes", "40"])
+    board = tmp_path / "tb"
+    stats = ppo.main([*argv.split(), "--eval-episodes", "40", "--tensorboard", str(board)])
     out = capsys.readouterr().out
     assert out.count("iter ") == 3 and "iter 3/3 step 384" in out
     assert "proxy (decoy first)" in out  # the conflict-level table
     assert stats["global_step"] == 384 and math.isfinite(stats["loss"])
     assert stats["episodes"] > 0 and 0 <= stats["exit_rate"] <= 1  # from info["final_info"]
     assert 0 <= stats["eval_exit"] + stats["eval_proxy"] <= 1
+    assert any(board.iterdir())  # the TensorBoard event file
 
 
 def test_ppo_cleanrl_arguments():
