@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import fastmaze as fm
-from fastmaze.env import INFO_KEYS, MazeEnv, VecMazeEnv
+from fastmaze.env import INFO_KEYS, VecMazeEnv
+from fastmaze.make import MazeEnv
 
 SPEC = fm.MazeSpec(size=(3, 3), n_decoys=1)
 N = 6

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import fastmaze as fm
-from fastmaze.env import RENDER_ENVS, MazeEnv, VecMazeEnv
+from fastmaze.env import RENDER_ENVS, VecMazeEnv
+from fastmaze.make import MazeEnv
 from fastmaze.render import AGENT_RGB, png_grid
 
 SPEC = fm.MazeSpec(size=(3, 3), n_decoys=1, decoy_color={"red": 1.0})

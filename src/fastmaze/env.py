@@ -1,5 +1,7 @@
-"""Maze environments: `VecMazeEnv` (a batch of envs stepped in C) and `MazeEnv` (one env),
-Gymnasium environments (``gymnasium.vector.VectorEnv`` and ``gymnasium.Env``)."""
+"""The native vector env: `VecMazeEnv`, a batch of maze envs stepped in C, and the arguments
+and constants every backend shares (`configure`, `VectorBase`, `OBS_KINDS`, `INFO_KEYS`,
+`draw`, ...). `fastmaze.make` chooses a backend (`make_vec`) and holds the one-env `MazeEnv`.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from gymnasium.vector import AutoresetMode
 
 from fastmaze import _core
 from fastmaze.levels import Levels, _check_int, default_threads, generate_into
-from fastmaze.render import _lut, ascii, png_grid
+from fastmaze.render import ascii, png_grid, rgb_lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
 OBS_KINDS = ("symbolic", "rgb", "egocentric")
@@ -24,7 +26,6 @@ RENDER_MODES = ("rgb_array", "ansi")
 RENDER_ENVS = 16
 #: Frames per second a video of `render` frames plays at (``metadata["render_fps"]``).
 RENDER_FPS = 8
-BACKENDS = ("native", "torch")  # "torch": fastmaze.torch_env.TorchVecMazeEnv
 ENV_ID = "fastmaze/Maze-v0"
 INFO_KEYS = (
     "reached_exit",
@@ -47,8 +48,8 @@ _INFO_DTYPES = {
     "ambiguous": np.bool_,
 }
 
-_VectorBase: type = gym.vector.VectorEnv
-_EnvBase: type = gym.Env
+#: The base class of every backend's vector env.
+VectorBase: type = gym.vector.VectorEnv
 
 
 def _autoreset_mode(value: Any) -> int:
@@ -130,7 +131,7 @@ def configure(
     return spec
 
 
-class VecMazeEnv(_VectorBase):
+class VecMazeEnv(VectorBase):
     """``num_envs`` maze envs stepped together by the compiled core (C, GIL released, OpenMP).
 
     **Levels.** Levels come from the id stream of ``(spec, seed)``, starting at ``first_id``
@@ -143,9 +144,10 @@ class VecMazeEnv(_VectorBase):
     ``num_levels=K`` (Procgen-style finite training set): the k-th reset since the start (or
     the last ``reset(seed=...)``) plays id first_id + (k mod K) instead of first_id + k.
 
-    **Backends.** ``backend="native"`` (this class) steps in C on numpy arrays;
-    ``backend="torch"`` returns a `fastmaze.torch_env.TorchVecMazeEnv` instead (same
-    semantics, torch tensors on ``device``; torch is imported only then).
+    **Backends.** This class is the native backend: it steps in C on numpy arrays.
+    `fastmaze.torch_env.TorchVecMazeEnv` is the torch backend (same semantics, torch tensors
+    on a device); ``fastmaze.make_vec(spec, ..., backend="native" | "torch")`` builds either.
+    ``backend`` here accepts only "native"; ``device`` only None or "cpu".
 
     **Step.** ``actions``: integer [num_envs], 0 up, 1 right, 2 down, 3 left (row -1, col +1,
     row +1, col -1); a move into a wall leaves the agent in place. The reward of a step is,
@@ -195,18 +197,6 @@ class VecMazeEnv(_VectorBase):
     stand); ``"ansi"``: their text pictures (`fastmaze.render.ascii`), one per env.
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        """``backend="torch"`` (4th positional or keyword) builds the torch backend."""
-        backend = args[4] if len(args) > 4 else kwargs.get("backend", "native")
-        if cls is VecMazeEnv and backend == "torch":
-            from fastmaze.torch_env import TorchVecMazeEnv
-
-            if len(args) > 4:
-                args = args[:4] + args[5:]
-            kwargs.pop("backend", None)
-            return TorchVecMazeEnv(*args, **kwargs)
-        return super().__new__(cls)
-
     def __init__(
         self,
         spec: AnySpec | None = None,
@@ -231,12 +221,16 @@ class VecMazeEnv(_VectorBase):
         copy: bool = True,
         render_mode: str | None = None,
     ) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend: {backend!r}; available: {', '.join(BACKENDS)}")
+        if backend != "native":
+            raise ValueError(
+                f"backend: {backend!r}; VecMazeEnv is the native backend. Build another with "
+                f"fastmaze.make_vec(spec, num_envs, ..., backend={backend!r}) "
+                "(backends: native, torch)"
+            )
         if device is not None and str(device) != "cpu":
             raise ValueError(
-                f"device: {device!r}; the native backend runs on the CPU "
-                "(use backend='torch' for another device)"
+                f"device: {device!r}; the native backend runs on the CPU (use "
+                "fastmaze.make_vec(..., backend='torch', device=...) for another device)"
             )
         spec = configure(
             self, spec, num_envs, seed, obs, first_id=first_id, num_levels=num_levels,
@@ -308,7 +302,7 @@ class VecMazeEnv(_VectorBase):
             truncated=self.truncations.view(np.uint8),
             resetting=self._resetting.view(np.uint8),
             obs=self.obs,
-            lut=_lut(spec.palette),
+            lut=rgb_lut(spec.palette),
             proxy=self.proxy,
             scratch=zeros((self.num_threads, 3 * H * W), np.int32),
         )
@@ -507,97 +501,10 @@ def draw(levels: Levels, agent: np.ndarray, mode: str | None, env: Any) -> np.nd
     )
 
 
-class MazeEnv(_EnvBase):
-    """One maze env (gymnasium.Env): a `VecMazeEnv` of one env with autoreset disabled.
+def __getattr__(name: str) -> Any:
+    """``MazeEnv`` and ``register_envs`` live in `fastmaze.make`; the old path still imports."""
+    if name in ("MazeEnv", "register_envs"):
+        from fastmaze import make
 
-    Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a fresh
-    array; with ``copy=False`` a view of the env's buffer, overwritten by the next call), a
-    float reward, bool flags and an info dict of Python scalars. Level k after
-    ``reset(seed=s)`` is id first_id + k of (spec, s). ``render_mode`` ``"rgb_array"``
-    (uint8 [height, width, 3]) or ``"ansi"`` (text) draws the level with the agent where
-    it stands. ``backend="torch"`` (with ``device``) steps it on the torch backend: the
-    observation is then a torch tensor on that device, the rest as above.
-    """
-
-    metadata: dict[str, Any] = {  # noqa: RUF012
-        "render_modes": list(RENDER_MODES),
-        "render_fps": RENDER_FPS,
-    }
-
-    def __init__(
-        self,
-        spec: AnySpec | None = None,
-        seed: int = 0,
-        obs: str = "symbolic",
-        *,
-        copy: bool = True,
-        render_mode: str | None = None,
-        **kwargs: Any,
-    ):
-        kwargs.setdefault("num_threads", 1)
-        if render_mode is not None:
-            kwargs["render_mode"] = render_mode
-        self._vec = VecMazeEnv(spec, 1, seed, obs, autoreset_mode="disabled", copy=False, **kwargs)
-        self.copy = _flag("copy", copy)
-        self.render_mode = render_mode
-        self.observation_space = self._vec.single_observation_space
-        self.action_space = self._vec.single_action_space
-        self._action: Any = np.zeros(1, np.int64)
-        if not isinstance(self._vec, VecMazeEnv):  # the torch backend: actions as a tensor
-            import torch
-
-            self._action = torch.zeros(1, dtype=torch.int64, device=self._vec.device)
-        self._started = False
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        """Starts an episode; ``seed`` restarts the level stream. Returns (obs, info)."""
-        super().reset(seed=seed)
-        obs, info = self._vec.reset(seed=seed)
-        self._started = True
-        return self._obs(obs), {k: v[0].item() for k, v in info.items()}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        """One step with ``action`` (0 up, 1 right, 2 down, 3 left); returns (obs, reward,
-        terminated, truncated, info)."""
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-            raise ValueError(f"action: expected an integer 0..3, got {action!r}")
-        if not 0 <= int(action) <= 3:
-            raise ValueError(f"action: {action}; expected 0 up, 1 right, 2 down, 3 left")
-        self._action[0] = action
-        obs, reward, terminated, truncated, info = self._vec.step(self._action)
-        if terminated[0] or truncated[0]:
-            self._started = False
-        info = {k: v[0].item() for k, v in info.items()}
-        return self._obs(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
-
-    def _obs(self, obs: Any) -> Any:
-        return _copy(obs[0]) if self.copy else obs[0]
-
-    def render(self) -> np.ndarray | str | None:
-        """The level as it stands: uint8 [height, width, 3] (``render_mode="rgb_array"``),
-        text (``"ansi"``) or None."""
-        return self._vec.render()
-
-    def close(self) -> None:
-        """Closes the underlying vector env."""
-        self._vec.close()
-
-
-def _copy(a: Any) -> Any:
-    """A copy of a numpy array or torch tensor."""
-    return a.copy() if isinstance(a, np.ndarray) else a.clone()
-
-
-def register_envs() -> None:
-    """Registers ``fastmaze/Maze-v0`` (MazeEnv; VecMazeEnv as its vector entry point) with
-    gymnasium, once, so that ``gymnasium.make`` and ``gymnasium.make_vec`` find it."""
-    if ENV_ID not in gym.registry:
-        gym.register(
-            id=ENV_ID,
-            entry_point="fastmaze.env:MazeEnv",
-            vector_entry_point="fastmaze.env:VecMazeEnv",
-        )
+        return getattr(make, name)
+    raise AttributeError(f"module 'fastmaze.env' has no attribute {name!r}")

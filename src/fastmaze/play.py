@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastmaze.env import MazeEnv
+from fastmaze.make import MazeEnv
 from fastmaze.spec import AnySpec
 
 #: Key names -> actions (0 up, 1 right, 2 down, 3 left): arrows, WASD and vi keys.
