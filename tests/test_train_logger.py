@@ -67,11 +67,11 @@ def test_experiment_set_tensorboard(tmp_path, capsys):
         "--set", "size=[3,3]", "--set", "eval_episodes=50", "--set", "threads=1",
         "--set", "progress=false", "--set", "seeds=[0]", "--set", "rhos=[1.0]",
         "--set", "cues=[\"channel\"]", "--set", "steps=40", "--set", "batch=8",
-        "--set", f"tensorboard={board}",
+        "--set", 'models=[{"name":"fcn","channels":4,"depth":1}]', "--set", f"tensorboard={board}",
     ]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     (run,) = sorted(board.iterdir())
-    assert run.name.startswith("000 rho=1.0 cue=channel")
+    assert run.name.startswith("000 ") and "rho=1.0" in run.name and "cue=channel" in run.name
     got = scalars(run)
     assert [s for s, _ in got["train/loss"]] == [20, 40]
     assert 0 <= got["final/conflict/proxy/rate"][0][1] <= 1

@@ -15,12 +15,13 @@ from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.make import MazeEnv, make_vec
 from fastmaze.make import register_envs as _register_envs
-from fastmaze.presets import conflict, corner, correlated, decorrelated
+from fastmaze.presets import conflict, corner, correlated, decorrelated, randomized
 from fastmaze.rules import Feature, Rule, feature, rule, with_probability
 from fastmaze.solve import NO_ACTION, Oracles, shortest_paths, solve
 from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
 from fastmaze.stats import Stats, level_stats
 from fastmaze.twins import move_exit, remove_cue, swap_colors
+from fastmaze.walk import OUTCOMES, Walk, walk, walk_path
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,7 @@ __all__ = [
     "COLORS",
     "DEFAULT_PALETTE",
     "NO_ACTION",
+    "OUTCOMES",
     "Evaluation",
     "Feature",
     "Levels",
@@ -52,6 +54,7 @@ __all__ = [
     "Rule",
     "Stats",
     "VecMazeEnv",
+    "Walk",
     "__version__",
     "assert_disjoint",
     "conflict",
@@ -68,6 +71,7 @@ __all__ = [
     "make_vec",
     "move_exit",
     "presets",
+    "randomized",
     "remove_cue",
     "render",
     "rollout",
@@ -78,5 +82,7 @@ __all__ = [
     "solve",
     "swap_colors",
     "uniform",
+    "walk",
+    "walk_path",
     "with_probability",
 ]

@@ -205,9 +205,9 @@ def ascii(
     """A text picture of level ``index``: a title line, the board, a legend line.
 
     ``#`` wall, ``.`` floor, ``A`` the agent (at its start, or at board (row, col)
-    ``agent``), ``E`` the exit (its colour is named in the legend), coloured squares (decoys,
-    distractors) as lower-case letters of their colour (`color_letters`). Every square is
-    drawn with the same width.
+    ``agent``), ``E`` the exit (its colour is named in the legend), ``F`` a false exit
+    (`MazeSpec.false_exits`), coloured squares (decoys, distractors) as lower-case letters
+    of their colour (`color_letters`). Every square is drawn with the same width.
     """
     n = len(levels)
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
@@ -228,6 +228,8 @@ def ascii(
         return palette[code - 1] if 1 <= code <= len(palette) else None
 
     seen: set[str] = set()
+    H, W = grid.shape
+    false_exits = False
     lines = [
         f"level {int(levels.ids[index])} (index {index}), {grid.shape[0]}x{grid.shape[1]} squares"
     ]
@@ -239,6 +241,9 @@ def ascii(
                 symbol = "A"
             elif (r, c) == exit_:
                 symbol = "E"
+            elif not grid[r, c] and (r in (0, H - 1) or c in (0, W - 1)):
+                symbol = "F"  # a false exit: an opening sealed off from the start
+                false_exits = True
             elif grid[r, c]:
                 symbol = "#" * width
             elif name is not None:
@@ -251,6 +256,7 @@ def ascii(
     exit_name = None if hide_colors else name_of(int(color[exit_]))
     legend = ["# wall", ". floor", "A start" if agent is None else "A agent"]
     legend.append(f"E exit ({exit_name or 'no colour'})")
+    legend += ["F false exit (sealed)"] if false_exits else []
     legend += [f"{letters[name].strip()} {name}" for name in palette if name in seen]
     lines.append("legend: " + ", ".join(legend))
     return "\n".join(lines)
