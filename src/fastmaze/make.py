@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 
-from fastmaze.env import ENV_ID, RENDER_FPS, RENDER_MODES, VecMazeEnv, _flag
+from fastmaze.env import ENV_ID, RENDER_FPS, RENDER_MODES, VecMazeEnv
 from fastmaze.spec import AnySpec
+from fastmaze.validate import check_choice, flag
 
 if TYPE_CHECKING:
     from fastmaze.torch_env import TorchVecMazeEnv
@@ -35,13 +36,12 @@ def make_vec(
     numpy arrays, the CPU), ``"torch"`` a `fastmaze.torch_env.TorchVecMazeEnv` (torch tensors
     on ``device``, default "cuda" if available). ``kwargs`` are the chosen class's keyword
     arguments (see its docstring; the semantics are the same on both backends)."""
+    check_choice("backend", backend, BACKENDS)
     if backend == "native":
         return VecMazeEnv(spec, num_envs, seed, obs, **kwargs)
-    if backend == "torch":
-        from fastmaze.torch_env import TorchVecMazeEnv
+    from fastmaze.torch_env import TorchVecMazeEnv
 
-        return TorchVecMazeEnv(spec, num_envs, seed, obs, **kwargs)
-    raise ValueError(f"backend: {backend!r}; expected one of {', '.join(BACKENDS)}")
+    return TorchVecMazeEnv(spec, num_envs, seed, obs, **kwargs)
 
 
 class MazeEnv(gym.Env):
@@ -75,7 +75,7 @@ class MazeEnv(gym.Env):
         if render_mode is not None:
             kwargs["render_mode"] = render_mode
         self._vec = make_vec(spec, 1, seed, obs, autoreset_mode="disabled", copy=False, **kwargs)
-        self.copy = _flag("copy", copy)
+        self.copy = flag("copy", copy)
         self.render_mode = render_mode
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
