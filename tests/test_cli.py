@@ -202,6 +202,32 @@ def test_python_dash_m(tmp_path):
     assert result.stderr.startswith("fastmaze: error:")
 
 
+@pytest.mark.parametrize("text", ["1e3", "1_000", "1000", "1.0e3", " 1000 "])
+def test_counts_accept_integral_forms(capsys, text):
+    code, out, err = run(capsys, "generate", "--n", text, "--no-progress")
+    assert code == 0, err
+    assert "n=1,000 levels" in out
+
+
+@pytest.mark.parametrize("text", ["1.5", "1e-3", "-1", "abc", "inf", "nan", "1e"])
+def test_counts_refuse_the_rest_naming_the_accepted_forms(capsys, text):
+    code, _, err = run(capsys, "generate", "--n", text, "--no-progress")
+    assert_one_line_error(code, err, "--n", "1000000, 1_000_000 or 1e6", repr(text))
+
+
+def test_out_into_a_missing_folder_fails_before_generating(capsys, tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("generated before checking --out")
+
+    monkeypatch.setattr(fastmaze.levels, "generate", fail)
+    target = tmp_path / "missing" / "run.fmz"
+    code, out, err = run(capsys, "generate", "--n", "1e9", "--out", str(target))
+    assert_one_line_error(code, err, "--out", str(tmp_path / "missing"), "does not exist")
+    assert out == "" and not (tmp_path / "missing").exists()
+    code, _, err = run(capsys, "generate", "--n", "10", "--out", str(tmp_path))
+    assert_one_line_error(code, err, "is a folder")
+
+
 @pytest.mark.parametrize(
     ("edit", "fragment"),
     [

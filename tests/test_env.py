@@ -196,15 +196,6 @@ def test_gymnasium_api() -> None:
     assert same.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
 
 
-def test_copy_returns_fresh_arrays() -> None:
-    env = VecMazeEnv(SPEC, 2, copy=True)
-    obs, _ = env.reset()
-    obs2, *_ = env.step(np.array([1, 2]))
-    assert obs is not obs2 and obs is not env.obs
-    shared = VecMazeEnv(SPEC, 2)
-    assert shared.reset()[0] is shared.obs
-
-
 @pytest.mark.parametrize(
     "actions",
     [

@@ -39,7 +39,7 @@ def test_kept_outputs_never_change(obs, mode, n) -> None:
     """Keeping every output, some of them only through a view, an info dict or one array of
     it: none of them changes, and each equals what a copy=False env returns."""
     env = VecMazeEnv(SPEC, n, obs=obs, autoreset_mode=mode, copy=True, max_steps=5)
-    plain = VecMazeEnv(SPEC, n, obs=obs, autoreset_mode=mode, max_steps=5)
+    plain = VecMazeEnv(SPEC, n, obs=obs, autoreset_mode=mode, copy=False, max_steps=5)
     rng = np.random.default_rng(0)
     kept = [(env.reset(), _snapshot(plain.reset()))]
     views, arrays = [], []
@@ -77,7 +77,7 @@ def test_ring_reuses_what_nobody_holds() -> None:
 
 @pytest.mark.parametrize("mode", AUTORESET_MODES)
 def test_copy_false_returns_the_env_buffers(mode) -> None:
-    env = VecMazeEnv(SPEC, 4, autoreset_mode=mode, max_steps=100)
+    env = VecMazeEnv(SPEC, 4, autoreset_mode=mode, copy=False, max_steps=100)
     assert env.reset()[0] is env.obs
     first = env.step(np.zeros(4, np.int64))
     env.reset(options={"reset_mask": np.ones(4, np.bool_)})  # disabled: whether or not ended

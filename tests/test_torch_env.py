@@ -195,7 +195,7 @@ def test_num_levels_native_ids() -> None:
     """The k-th reset plays first_id + (k mod K): with more envs than levels, envs e and
     e + K start the same level."""
     K, n = 3, 8
-    env = VecMazeEnv(SPEC, n, seed=5, first_id=10, num_levels=K)
+    env = VecMazeEnv(SPEC, n, seed=5, first_id=10, num_levels=K, copy=False)
     obs, info = env.reset()
     assert info["level_id"].tolist() == [10 + k % K for k in range(n)]
     for e in range(n - K):
@@ -266,7 +266,9 @@ def _env(**kwargs) -> TorchVecMazeEnv:
 @pytest.mark.parametrize(
     ("actions", "match"),
     [
-        (np.zeros(4, np.int64), "torch tensor"),
+        ("0123", "torch tensor"),  # numpy arrays and lists are converted, other types not
+        (np.zeros(3, np.int64), r"shape \(3,\), expected \(4,\)"),
+        (np.zeros(4, np.float32), "expected an integer dtype"),
         (torch.zeros(5, dtype=torch.int64), r"shape \(5,\), expected \(4,\)"),
         (torch.zeros((4, 1), dtype=torch.int64), r"shape \(4, 1\)"),
         (torch.zeros(4), "dtype torch.float32, expected an integer dtype"),
@@ -339,7 +341,7 @@ def test_bad_arguments() -> None:
         fastmaze.make_vec(SPEC, 2, backend="torch", device="cpu", proxy_reward={"purple": 1.0})
     env = _env()
     with pytest.raises(ValueError, match="reset_mask"):
-        env.reset(options={"reset_mask": np.ones(4, bool)})
+        env.reset(options={"reset_mask": np.ones(3, bool)})  # numpy is converted; wrong shape
     with pytest.raises(ValueError, match="reset_mask"):
         env.reset(options={"reset_mask": torch.ones(4, dtype=torch.int64)})
 
@@ -559,6 +561,29 @@ def test_uncoloured_decoys_count_on_both_backends() -> None:
         np.testing.assert_array_equal(info_n["reached_decoy"], info_t["reached_decoy"].numpy())
         reached += int(info_n["reached_decoy"].sum())
     assert reached > 0
+
+
+def test_numpy_and_list_actions_are_accepted() -> None:
+    """numpy arrays, lists and the env's own action_space.sample() step as the same tensor."""
+    from fastmaze.torch_env import TorchVecMazeEnv
+
+    a = TorchVecMazeEnv(SPEC, 4, seed=2, device="cpu")
+    b = TorchVecMazeEnv(SPEC, 4, seed=2, device="cpu")
+    a.reset()
+    b.reset()
+    for step in range(8):
+        sample = a.action_space.sample()
+        given = [sample, sample.tolist(), sample.astype(np.int32)][step % 3]
+        o1, r1, *_ = a.step(given)
+        o2, r2, *_ = b.step(torch.as_tensor(sample))
+        assert torch.equal(o1, o2) and torch.equal(r1, r2)
+    b.reset(options={"reset_mask": np.array([True, False, True, False])})  # numpy mask
+    with pytest.raises(ValueError, match="integer dtype"):
+        a.step(np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        a.step([0, 1, 2])
+    with pytest.raises(ValueError, match="or a numpy array or list"):
+        a.step("0123")
 
 
 def test_host_only_placement_fills_the_pool_from_the_host() -> None:

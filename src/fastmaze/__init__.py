@@ -20,6 +20,7 @@ from fastmaze.io import load, save
 from fastmaze.layouts import OverlapError, assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.make import MazeEnv, make_vec
+from fastmaze.make import register_envs as _register_envs
 from fastmaze.presets import conflict, corner, correlated, decorrelated, randomized
 from fastmaze.rules import Feature, Rule, feature, rule, with_probability
 from fastmaze.solve import NO_ACTION, Oracles, shortest_paths, solve
@@ -40,12 +41,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'fastmaze' has no attribute {name!r}")
 
 
-try:  # gymnasium is optional; with it, fastmaze/Maze-v0 is registered
-    from fastmaze.make import register_envs
-
-    register_envs()
-except ImportError:
-    pass
+_register_envs()  # fastmaze/Maze-v0 for gymnasium.make and gymnasium.make_vec
 
 __all__ = [
     "COLORS",

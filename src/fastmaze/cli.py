@@ -1,5 +1,6 @@
-"""Command line: ``fastmaze generate`` (batches, throughput, realised statistics, files) and
-``fastmaze show`` (a saved batch as text or PNG). ``fastmaze`` alone generates the default
+"""Command line: ``fastmaze generate`` (batches, throughput, realised statistics, files),
+``fastmaze show`` (a saved batch as text or PNG), ``fastmaze play`` (a level in the terminal)
+and ``fastmaze experiment`` (training presets). ``fastmaze`` alone generates the default
 batch: a million 6×6 Kruskal mazes whose exit is green 95% of the time, with one decoy, never green.
 
 Errors (a bad file, bad arguments) print one line and exit with status 2; an experiment some
@@ -9,6 +10,7 @@ of whose runs failed exits with status 1 (rerun it to retry them).
 from __future__ import annotations
 
 import argparse
+import decimal
 import json
 import sys
 import time
@@ -41,17 +43,34 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _count(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
 def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text}")
-    return value
+    """A non-negative integer written plainly, with underscores or in scientific notation
+    (``1000000``, ``1_000_000``, ``1e6``; ``2.5e3`` is 2500), as long as it is integral."""
+    try:
+        value = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value != value.to_integral_value() or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-negative integer such as 1000000, 1_000_000 or 1e6, got {text!r}"
+        )
+    return int(value)
+
+
+def _check_out(path: Path) -> None:
+    """Fails early (before any work) when ``path`` cannot be written: a missing folder, a
+    folder in its place."""
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"--out {path}: the folder {folder} does not exist (create it first)")
+    if path.is_dir():
+        raise ValueError(f"--out {path}: is a folder; expected a file name")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,11 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="fastmaze", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"fastmaze {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{generate,show,experiment}")
+    sub = parser.add_subparsers(dest="command", metavar="{generate,show,play,experiment}")
 
     gen = sub.add_parser("generate", help="generate a batch, print throughput and statistics")
     gen.add_argument("--out", type=Path, help="save the batch to this file (default: no file)")
-    gen.add_argument("--n", type=_count, default=DEFAULT_N, help="levels (default %(default)s)")
+    gen.add_argument(
+        "--n",
+        type=_count,
+        default=DEFAULT_N,
+        help="levels: 1000000, 1_000_000 or 1e6 (default 1e6)",
+    )
     gen.add_argument("--seed", type=_count, default=0, help="seed (default 0)")
     gen.add_argument("--start", type=_count, default=0, help="first level id (default 0)")
     gen.add_argument(
@@ -103,6 +127,19 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--columns", type=_positive, help="levels per PNG row")
     show.add_argument("--hide-colors", action="store_true", help="draw coloured squares as floor")
     show.set_defaults(run=_show)
+
+    play = sub.add_parser("play", help="play one level in the terminal (arrow keys)")
+    play.add_argument("--spec", type=Path, metavar="SPEC.json", help="spec file (default spec)")
+    play.add_argument(
+        "--size", type=_positive, nargs=2, metavar=("ROWS", "COLS"), help="maze size in cells"
+    )
+    play.add_argument("--algorithm", choices=ALGORITHMS, help="carving algorithm")
+    play.add_argument("--loops", type=float, help="fraction of inner walls removed, 0..1")
+    play.add_argument("--seed", type=_count, default=0, help="seed (default 0)")
+    play.add_argument("--level", type=_count, default=0, help="level id (default 0)")
+    play.add_argument("--max-steps", type=_positive, help="steps before truncation")
+    play.add_argument("--hide-colors", action="store_true", help="draw coloured squares as floor")
+    play.set_defaults(run=_play)
 
     exp = sub.add_parser("experiment", help="run an experiment preset (needs torch)")
     exp.add_argument("name", nargs="?", help="preset (default trajectory; see --list)")
@@ -169,6 +206,8 @@ def _generate(args: argparse.Namespace) -> int:
     from fastmaze.io import save
     from fastmaze.levels import default_threads, generate
 
+    if args.out is not None:
+        _check_out(args.out)
     spec = _load_spec(args.spec) if args.spec else default_spec()
     spec = _with_overrides(spec, args)
     threads = args.threads or default_threads()
@@ -216,6 +255,18 @@ def _show(args: argparse.Namespace) -> int:
         if k:
             print()
         print(ascii(levels, index, hide_colors=args.hide_colors))
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    from fastmaze import play
+
+    spec = _with_overrides(_load_spec(args.spec) if args.spec else default_spec(), args)
+    kwargs = {} if args.max_steps is None else {"max_steps": args.max_steps}
+    game = play.Game(spec, args.seed, args.level, args.hide_colors, kwargs)
+    if not sys.stdin.isatty() or not sys.stdout.isatty():
+        raise ValueError("play needs a terminal (stdin and stdout a tty)")
+    play.run(game)
     return 0
 
 

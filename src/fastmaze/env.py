@@ -1,8 +1,6 @@
 """The native vector env: `VecMazeEnv`, a batch of maze envs stepped in C, and the arguments
-and constants every backend shares (`configure`, `VectorBase`, `OBS_KINDS`, `INFO_KEYS`, ...).
-
-Gymnasium is optional: without it `VecMazeEnv` still works (it then has no spaces).
-`fastmaze.make` chooses a backend (`make_vec`) and holds the one-env `MazeEnv`.
+and constants every backend shares (`configure`, `VectorBase`, `OBS_KINDS`, `INFO_KEYS`,
+`draw`, ...). `fastmaze.make` chooses a backend (`make_vec`) and holds the one-env `MazeEnv`.
 """
 
 from __future__ import annotations
@@ -11,24 +9,24 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
+from gymnasium.vector import AutoresetMode
 
 from fastmaze import _core
 from fastmaze.levels import Levels, default_threads, generate_into
 from fastmaze.outputs import OutputRing
-from fastmaze.render import rgb_lut
+from fastmaze.render import ascii, png_grid, rgb_lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 from fastmaze.validate import check_choice, check_int, check_number, fail, flag
 
-try:
-    import gymnasium as gym
-    from gymnasium.vector import AutoresetMode
-except ImportError:  # gymnasium is optional
-    gym = None
-    AutoresetMode = None
-
 OBS_KINDS = ("symbolic", "rgb", "egocentric", "compact")  # codes 0..3 in csrc/step.h
 AUTORESET_MODES = ("next_step", "same_step", "disabled")  # codes 0, 1, 2 in csrc/step.h
+RENDER_MODES = ("rgb_array", "ansi")
+#: How many envs `VecMazeEnv.render` draws (the first ones, tiled).
+RENDER_ENVS = 16
+#: Frames per second a video of `render` frames plays at (``metadata["render_fps"]``).
+RENDER_FPS = 8
 ENV_ID = "fastmaze/Maze-v0"
 INFO_KEYS = (
     "reached_exit",
@@ -51,13 +49,13 @@ _INFO_DTYPES = {
     "ambiguous": np.bool_,
 }
 
-#: The base class of every backend's vector env: gymnasium's VectorEnv (object without it).
-VectorBase: type = gym.vector.VectorEnv if gym is not None else object
+#: The base class of every backend's vector env.
+VectorBase: type = gym.vector.VectorEnv
 
 
 def _autoreset_mode(value: Any) -> int:
     """Code of an autoreset mode: a name of `AUTORESET_MODES` or a gymnasium AutoresetMode."""
-    if AutoresetMode is not None and isinstance(value, AutoresetMode):
+    if isinstance(value, AutoresetMode):
         value = {"NextStep": "next_step", "SameStep": "same_step", "Disabled": "disabled"}[
             value.value
         ]
@@ -86,6 +84,7 @@ def configure(
     radius: int,
     num_threads: int | None,
     copy: bool,
+    render_mode: str | None = None,
 ) -> AnySpec:
     """Validates the arguments both backends share and sets them on ``env`` (the attributes
     ``maze_spec``, ``num_envs``, ``seed``, ... that `VecMazeEnv` documents); returns the spec."""
@@ -112,6 +111,11 @@ def configure(
     env.radius = check_int("radius", radius, 0, 1024)
     env.num_threads = check_int("num_threads", num_threads or default_threads(), 1, 4096)
     env.copy = flag("copy", copy)
+    if render_mode is not None and render_mode not in RENDER_MODES:
+        raise ValueError(
+            f"render_mode: {render_mode!r}; expected None or one of {', '.join(RENDER_MODES)}"
+        )
+    env.render_mode = render_mode
     return spec
 
 
@@ -172,16 +176,23 @@ class VecMazeEnv(VectorBase):
     counts the calls that rewrote rows of the table, ``level_table_rows`` lists the rows
     the last of them rewrote. The torch backend has no compact kind.
 
-    **Buffers.** Every array is allocated once; with ``copy=False`` `step` and `reset`
-    return the env's own buffers (observations, rewards, flags, and one info dict of the
-    env's info arrays), overwritten by the next call. With ``copy=True`` every array (and
-    dict) returned is the caller's: it never changes after it is returned. The copies go
-    into a ring of preallocated output sets (`fastmaze.outputs.OutputRing`, two deep) in one
-    parallel copy per call; an output set still referred to when its turn comes again is
-    left to its holder and replaced by a fresh one, so holding outputs is always safe and
-    costs only an allocation. The observations are updated in place: a step rewrites only
-    the squares the agent left and entered (egocentric: the window), a reset rewrites that
-    env's board.
+    **Copies** (``copy``). ``copy=True`` (the default, as Gymnasium's vector envs): every
+    array (and dict) `step` and `reset` return is the caller's: it never changes after it is
+    returned, so an observation kept in a list stays as it was. The copies go into a ring of
+    preallocated output sets (`fastmaze.outputs.OutputRing`, two deep) in one parallel copy
+    per call; an output set still referred to when its turn comes again is left to its
+    holder and replaced by a fresh one, so holding outputs is always safe and costs only an
+    allocation. ``copy=False``: they return the env's own buffers (observations, rewards,
+    flags, and one info dict of the env's info arrays), allocated once and overwritten by
+    the next call, so ``obs1 is obs2`` after two steps: for a trainer that consumes each
+    step before the next and wants no copy. Either way the observations are updated in
+    place inside the env: a step rewrites only the squares the agent left and entered
+    (egocentric: the window), a reset rewrites that env's board.
+
+    **Rendering** (``render_mode``): ``"rgb_array"``: `render` returns a uint8
+    [height, width, 3] image of the first `RENDER_ENVS` envs tiled row-major
+    (`fastmaze.render.png_grid`'s layout, ``pixels`` per square, the agents where they
+    stand); ``"ansi"``: their text pictures (`fastmaze.render.ascii`), one per env.
     """
 
     def __init__(
@@ -205,7 +216,8 @@ class VecMazeEnv(VectorBase):
         pixels: int = 8,
         radius: int = 2,
         num_threads: int | None = None,
-        copy: bool = False,
+        copy: bool = True,
+        render_mode: str | None = None,
     ) -> None:
         if backend != "native":
             raise ValueError(
@@ -223,7 +235,7 @@ class VecMazeEnv(VectorBase):
             autoreset_mode=autoreset_mode, max_steps=max_steps, step_penalty=step_penalty,
             terminate_on_decoy=terminate_on_decoy, reveal_exit=reveal_exit,
             hide_colors=hide_colors, pixels=pixels, radius=radius, num_threads=num_threads,
-            copy=copy,
+            copy=copy, render_mode=render_mode,
         )  # fmt: skip
         self.proxy = self._proxy(proxy_reward)
         self._started = False  # a first full reset() gives every env its level
@@ -354,9 +366,6 @@ class VecMazeEnv(VectorBase):
         self._ring = OutputRing(self._sources, self.num_threads) if self.copy else None
 
     def _setup_gym(self) -> None:
-        if gym is None:
-            self.metadata = {"autoreset_mode": AUTORESET_MODES[self.autoreset]}
-            return
         from gymnasium.vector.utils import batch_space
 
         if self.obs_kind == "compact":  # the agent's square (row, col) on the board
@@ -368,7 +377,17 @@ class VecMazeEnv(VectorBase):
         self.single_action_space = gym.spaces.Discrete(4)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         mode = (AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED)
-        self.metadata = {"autoreset_mode": mode[self.autoreset], "render_modes": []}
+        self.metadata = {
+            "autoreset_mode": mode[self.autoreset],
+            "render_modes": list(RENDER_MODES),
+            "render_fps": RENDER_FPS,
+        }
+
+    @property
+    def autoreset_mode(self) -> AutoresetMode:
+        """The Gymnasium `AutoresetMode` (as ``metadata["autoreset_mode"]``; the attribute
+        Gymnasium ≥ 1.1 vector envs have, read by wrappers such as TorchRL's GymWrapper)."""
+        return self.metadata["autoreset_mode"]
 
     # -- the API ---------------------------------------------------------------------------
     @property
@@ -487,6 +506,15 @@ class VecMazeEnv(VectorBase):
             info["_final_info"] = mask
         return out[0], out[1], out[2], out[3], info
 
+    def render(self) -> np.ndarray | str | None:
+        """The first `RENDER_ENVS` envs as they stand: an image uint8 [height, width, 3]
+        (``render_mode="rgb_array"``), their text pictures (``"ansi"``), or None (no
+        ``render_mode``)."""
+        if not self._started:
+            raise RuntimeError("call reset() before render(): no env has a level yet")
+        k = min(self.num_envs, RENDER_ENVS)
+        return draw(self.levels[:k], self.agent[:k], self.render_mode, self)
+
     def close(self, **kwargs: Any) -> None:
         """Nothing to release beyond the arrays."""
         self.closed = True
@@ -496,6 +524,19 @@ class VecMazeEnv(VectorBase):
             f"VecMazeEnv(num_envs={self.num_envs}, obs={self.obs_kind!r}, "
             f"shape={self.maze_spec.shape}, autoreset={AUTORESET_MODES[self.autoreset]!r})"
         )
+
+
+def draw(levels: Levels, agent: np.ndarray, mode: str | None, env: Any) -> np.ndarray | str | None:
+    """What `render` returns for ``levels`` with the agents at ``agent`` (int [k, 2], board
+    (row, col)), drawn with ``env``'s ``pixels`` and ``hide_colors``."""
+    if mode is None:
+        return None
+    if mode == "rgb_array":
+        return png_grid(levels, pixels=env.pixels, hide_colors=env.hide_colors, agent=agent)
+    return "\n\n".join(
+        ascii(levels, i, hide_colors=env.hide_colors, agent=tuple(agent[i]))
+        for i in range(len(levels))
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -3,32 +3,25 @@ env on either backend, and `register_envs` registers both with Gymnasium.
 
 The backends are classes with their own signatures: `fastmaze.env.VecMazeEnv` (native: C on
 numpy arrays) and `fastmaze.torch_env.TorchVecMazeEnv` (torch tensors on a device; torch is
-imported only when it is chosen). Gymnasium is optional: without it `make_vec` still works
-and `MazeEnv` / `register_envs` raise ImportError.
+imported only when it is chosen).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import gymnasium as gym
 import numpy as np
 
-from fastmaze.env import ENV_ID, VecMazeEnv
+from fastmaze.env import ENV_ID, RENDER_FPS, RENDER_MODES, VecMazeEnv
 from fastmaze.spec import AnySpec
-from fastmaze.validate import check_choice
+from fastmaze.validate import check_choice, flag
 
 if TYPE_CHECKING:
     from fastmaze.torch_env import TorchVecMazeEnv
 
-try:
-    import gymnasium as gym
-except ImportError:  # gymnasium is optional
-    gym = None
-
 #: Backend names of `make_vec`.
 BACKENDS = ("native", "torch")
-
-_EnvBase: type = gym.Env if gym is not None else object
 
 
 def make_vec(
@@ -51,25 +44,39 @@ def make_vec(
     return TorchVecMazeEnv(spec, num_envs, seed, obs, **kwargs)
 
 
-class MazeEnv(_EnvBase):
+class MazeEnv(gym.Env):
     """One maze env (gymnasium.Env): a `VecMazeEnv` of one env with autoreset disabled.
 
-    Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a copy),
-    a float reward, bool flags and an info dict of Python scalars. Level k after
-    ``reset(seed=s)`` is id first_id + k of (spec, s). ``backend="torch"`` (with ``device``)
-    steps it on the torch backend (`make_vec`): the observation is then a torch tensor on that
-    device, the rest as above.
+    Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a fresh
+    array; with ``copy=False`` a view of the env's buffer, overwritten by the next call), a
+    float reward, bool flags and an info dict of Python scalars. Level k after
+    ``reset(seed=s)`` is id first_id + k of (spec, s). ``render_mode`` ``"rgb_array"``
+    (uint8 [height, width, 3]) or ``"ansi"`` (text) draws the level with the agent where
+    it stands. ``backend="torch"`` (with ``device``) steps it on the torch backend
+    (`make_vec`): the observation is then a torch tensor on that device, the rest as above.
     """
 
-    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
+    metadata: dict[str, Any] = {  # noqa: RUF012
+        "render_modes": list(RENDER_MODES),
+        "render_fps": RENDER_FPS,
+    }
 
     def __init__(
-        self, spec: AnySpec | None = None, seed: int = 0, obs: str = "symbolic", **kwargs: Any
+        self,
+        spec: AnySpec | None = None,
+        seed: int = 0,
+        obs: str = "symbolic",
+        *,
+        copy: bool = True,
+        render_mode: str | None = None,
+        **kwargs: Any,
     ):
-        if gym is None:
-            raise ImportError("MazeEnv needs gymnasium: pip install gymnasium")
         kwargs.setdefault("num_threads", 1)
-        self._vec = make_vec(spec, 1, seed, obs, autoreset_mode="disabled", **kwargs)
+        if render_mode is not None:
+            kwargs["render_mode"] = render_mode
+        self._vec = make_vec(spec, 1, seed, obs, autoreset_mode="disabled", copy=False, **kwargs)
+        self.copy = flag("copy", copy)
+        self.render_mode = render_mode
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
         self._action: Any = np.zeros(1, np.int64)
@@ -82,12 +89,15 @@ class MazeEnv(_EnvBase):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
+        """Starts an episode; ``seed`` restarts the level stream. Returns (obs, info)."""
         super().reset(seed=seed)
         obs, info = self._vec.reset(seed=seed)
         self._started = True
-        return _copy(obs[0]), {k: v[0].item() for k, v in info.items()}
+        return self._obs(obs), {k: v[0].item() for k, v in info.items()}
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """One step with ``action`` (0 up, 1 right, 2 down, 3 left); returns (obs, reward,
+        terminated, truncated, info)."""
         if not self._started:
             raise RuntimeError("call reset() before step()")
         if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
@@ -99,7 +109,19 @@ class MazeEnv(_EnvBase):
         if terminated[0] or truncated[0]:
             self._started = False
         info = {k: v[0].item() for k, v in info.items()}
-        return _copy(obs[0]), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+        return self._obs(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+    def _obs(self, obs: Any) -> Any:
+        return _copy(obs[0]) if self.copy else obs[0]
+
+    def render(self) -> np.ndarray | str | None:
+        """The level as it stands: uint8 [height, width, 3] (``render_mode="rgb_array"``),
+        text (``"ansi"``) or None."""
+        return self._vec.render()
+
+    def close(self) -> None:
+        """Closes the underlying vector env."""
+        self._vec.close()
 
 
 def _copy(a: Any) -> Any:
@@ -110,10 +132,8 @@ def _copy(a: Any) -> Any:
 def register_envs() -> None:
     """Registers ``fastmaze/Maze-v0`` (MazeEnv; make_vec as its vector entry point) with
     gymnasium, once, so that ``gymnasium.make`` and ``gymnasium.make_vec`` find it."""
-    import gymnasium
-
-    if ENV_ID not in gymnasium.registry:
-        gymnasium.register(
+    if ENV_ID not in gym.registry:
+        gym.register(
             id=ENV_ID,
             entry_point="fastmaze.make:MazeEnv",
             vector_entry_point="fastmaze.make:make_vec",

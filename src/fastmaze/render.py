@@ -192,13 +192,19 @@ def color_letters(palette: Sequence[str]) -> dict[str, str]:
     return {name: name[:width].ljust(width) for name in palette}
 
 
-def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
+def ascii(
+    levels: Levels,
+    index: int = 0,
+    *,
+    hide_colors: bool = False,
+    agent: tuple[int, int] | None = None,
+) -> str:
     """A text picture of level ``index``: a title line, the board, a legend line.
 
-    ``#`` wall, ``.`` floor, ``A`` the agent's start, ``E`` the exit (its colour is named in
-    the legend), ``F`` a false exit (`MazeSpec.false_exits`), coloured squares (decoys,
-    distractors) as lower-case letters of their colour (`color_letters`). Every square is
-    drawn with the same width.
+    ``#`` wall, ``.`` floor, ``A`` the agent (at its start, or at board (row, col)
+    ``agent``), ``E`` the exit (its colour is named in the legend), ``F`` a false exit
+    (`MazeSpec.false_exits`), coloured squares (decoys, distractors) as lower-case letters
+    of their colour (`color_letters`). Every square is drawn with the same width.
     """
     n = len(levels)
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
@@ -211,7 +217,8 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
     width = len(next(iter(letters.values())))
     grid = np.asarray(levels.grid[index])
     color = np.asarray(levels.color[index])
-    start = tuple(int(v) for v in levels.start[index])
+    at = levels.start[index] if agent is None else agent
+    start = tuple(int(v) for v in _positions("agent", np.reshape(at, (1, 2)), 1, grid.shape)[0])
     exit_ = tuple(int(v) for v in levels.exit[index])
 
     def name_of(code: int) -> str | None:
@@ -244,7 +251,8 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
             row.append(symbol.ljust(width))
         lines.append("".join(row))
     exit_name = None if hide_colors else name_of(int(color[exit_]))
-    legend = ["# wall", ". floor", "A start", f"E exit ({exit_name or 'no colour'})"]
+    legend = ["# wall", ". floor", "A start" if agent is None else "A agent"]
+    legend.append(f"E exit ({exit_name or 'no colour'})")
     legend += ["F false exit (sealed)"] if false_exits else []
     legend += [f"{letters[name].strip()} {name}" for name in palette if name in seen]
     lines.append("legend: " + ", ".join(legend))
@@ -270,8 +278,12 @@ def png_grid(
     pixels: int = 8,
     columns: int | None = None,
     hide_colors: bool = False,
+    agent: np.ndarray | None = None,
 ) -> np.ndarray:
     """The picture `save_png` writes, uint8 [height, width, 3] (channel-last).
+
+    The agents stand at their starts, or at ``agent`` (int [len(levels), 2], board
+    (row, col)).
 
     Levels ``indices`` (default: the first `PNG_DEFAULT_LEVELS`) are drawn by `rgb` in
     row-major order on ``columns`` columns (default ceil(sqrt(k)), at most k), ``pixels`` apart on a
@@ -287,7 +299,9 @@ def png_grid(
         raise ValueError(f"columns: expected a positive integer, got {columns!r}")
     columns = min(int(columns), idx.size)
     rows = math.ceil(idx.size / columns)
-    images = rgb(levels[idx], pixels=pixels, hide_colors=hide_colors)
+    if agent is not None:
+        agent = _positions("agent", agent, len(levels), levels.shape)[idx]
+    images = rgb(levels[idx], pixels=pixels, hide_colors=hide_colors, agent=agent)
     _, _, h, w = images.shape
     gap = pixels
     canvas = np.empty((rows * h + (rows - 1) * gap, columns * w + (columns - 1) * gap, 3), np.uint8)

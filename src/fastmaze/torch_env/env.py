@@ -39,10 +39,13 @@ import torch
 from fastmaze.env import (
     AUTORESET_MODES,
     INFO_KEYS,
+    RENDER_ENVS,
     VecMazeEnv,
     VectorBase,
     configure,
+    draw,
 )
+from fastmaze.levels import Levels
 from fastmaze.spec import AnySpec
 from fastmaze.torch_env.board import AMB, COLOR, DECOY, EXIT, OPT, START, WALL, padded
 from fastmaze.torch_env.draw import Drawing
@@ -90,8 +93,11 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
     cannot run) or "auto" (the default: "device" on a CUDA device when `fastmaze.cuda` can
     run there and the spec has no user rules, else "host", with a warning saying why when
     the device is CUDA); the levels are the same bytes either way.
-    ``num_threads``: host threads generating levels. ``copy`` is accepted for compatibility:
-    outputs are always fresh tensors.
+    ``num_threads``: host threads generating levels. Outputs are fresh tensors every call
+    whatever ``copy`` says (there is no buffer to alias). ``actions`` may be a tensor on the
+    env's device, or a numpy array or list (copied to the device once, as is a numpy
+    ``reset_mask``). ``render_mode``: as `fastmaze.VecMazeEnv` (`render` copies the first
+    `fastmaze.env.RENDER_ENVS` boards to the host: a sync).
     """
 
     def __init__(
@@ -114,7 +120,8 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
         pixels: int = 8,
         radius: int = 2,
         num_threads: int | None = None,
-        copy: bool = False,
+        copy: bool = True,
+        render_mode: str | None = None,
         pool_size: int | None = None,
         block_size: int | None = None,
         debug: bool = False,
@@ -125,7 +132,7 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
             autoreset_mode=autoreset_mode, max_steps=max_steps, step_penalty=step_penalty,
             terminate_on_decoy=terminate_on_decoy, reveal_exit=reveal_exit,
             hide_colors=hide_colors, pixels=pixels, radius=radius, num_threads=num_threads,
-            copy=copy,
+            copy=copy, render_mode=render_mode,
         )  # fmt: skip
         if len(spec.palette) > COLOR:
             raise ValueError(f"spec: the torch backend supports at most {COLOR} colours")
@@ -265,10 +272,12 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
     def _check_tensor(
         self, what: str, value: Any, dtypes: tuple[torch.dtype, ...] | None, expected: str
     ) -> torch.Tensor:
+        if isinstance(value, (np.ndarray, list, tuple)):  # one copy to the device
+            value = torch.as_tensor(np.asarray(value), device=self.device)
         if not isinstance(value, torch.Tensor):
             raise ValueError(
                 f"{what}: expected a torch tensor of {expected} [{self.num_envs}] on "
-                f"{self.device}, got {type(value).__name__}"
+                f"{self.device} (or a numpy array or list), got {type(value).__name__}"
             )
         if tuple(value.shape) != (self.num_envs,):
             raise ValueError(f"{what}: shape {tuple(value.shape)}, expected ({self.num_envs},)")
@@ -398,6 +407,25 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
         self.obs, self._info = obs, info
         self.rewards, self.terminations, self.truncations = reward, terminated, truncated
         return obs, reward, terminated, truncated, out_info
+
+    def render(self) -> np.ndarray | str | None:
+        """As `fastmaze.VecMazeEnv.render`: the first `RENDER_ENVS` envs as they stand, from
+        their boards copied to the host (a device sync)."""
+        if not self._started:
+            raise RuntimeError("call reset() before render(): no env has a level yet")
+        if self.render_mode is None:
+            return None
+        k, (H, W) = min(self.num_envs, RENDER_ENVS), self.maze_spec.shape
+        sq = self._sq.view(torch.uint8)[:k, : H * W].cpu().numpy().reshape(k, H, W)
+        levels = Levels.empty(self.maze_spec, self.seed, self._info["level_id"][:k].cpu().numpy())
+        levels.grid[:] = (sq & WALL) != 0
+        levels.color[:] = sq & COLOR
+        exit_at = (sq & EXIT).reshape(k, H * W).argmax(1)
+        levels.exit[:] = np.stack([exit_at // W, exit_at % W], 1)
+        pos = self._pos[:k].cpu().numpy()
+        levels.start[:] = agent = np.stack([pos // W, pos % W], 1).astype(np.int32)
+        levels.decoys[:], levels.n_decoys[:], levels.component[:] = -1, 0, 0
+        return draw(levels, agent, self.render_mode, self)
 
     def close(self, **kwargs: Any) -> None:
         """Stops the level thread."""

@@ -6,7 +6,8 @@ before anything runs (type and range, then each run's full config and model are 
 once), so a bad ``--set`` is one clear error, not a crash minutes later. A run of a preset
 writes to its results folder: ``config.json`` (the resolved config), ``runs.jsonl`` and
 ``runs.csv`` (one row per run), PNG plots (rates with 95% Wilson bands, heatmaps), and
-prints a summary table.
+prints a summary table. ``--set tensorboard=DIR`` also writes each run's TensorBoard
+scalars to ``DIR/NNN <cell>`` (`fastmaze.train.logger`).
 
 Sweeps are resumable (`fastmaze.train.sweep`): each finished run is appended to
 ``runs.jsonl`` as it completes, a rerun of the same command skips the runs already there
@@ -118,6 +119,16 @@ def _interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def _tensorboard_dir(cfg: dict[str, Any], cell: dict[str, Any]) -> str | None:
+    """The run's TensorBoard folder: a subfolder of ``--set tensorboard=DIR`` named by the
+    cell's values (None without one)."""
+    if cfg.get("tensorboard") is None:
+        return None
+    return str(
+        Path(cfg["tensorboard"]) / " ".join(f"{k}={reports.label(v)}" for k, v in cell.items())
+    )
+
+
 def _supervised_config(cfg: dict[str, Any], cell: dict[str, Any]) -> Any:
     """The `SupervisedConfig` of one cell of a supervised preset."""
     from fastmaze.train.supervised import SupervisedConfig
@@ -149,6 +160,7 @@ def _supervised_config(cfg: dict[str, Any], cell: dict[str, Any]) -> Any:
         eval_episodes=cfg["eval_episodes"],
         threads=cfg["threads"],
         progress=cfg["progress"] and _interactive(),
+        tensorboard=_tensorboard_dir(cfg, cell),
     )
 
 
@@ -264,6 +276,8 @@ def _ppo_config(cfg: dict[str, Any], cell: dict[str, Any]) -> Any:
         fields["proxy_reward"] = {CUE_COLOR: cell["w"]}
     if cfg.get("device") is not None:
         fields.setdefault("device", cfg["device"])
+    if cfg.get("tensorboard") is not None:
+        fields.setdefault("tensorboard", _tensorboard_dir(cfg, cell))
     known = [f.name for f in dataclasses.fields(ppo.PPOConfig)]
     unknown = sorted(set(fields) - set(known))
     if unknown:
@@ -390,6 +404,7 @@ _MAZE = {
     "progress": True,
     "cpus_per_run": 1,
     "gpus_per_run": 0,
+    "tensorboard": None,  # a folder: TensorBoard scalars of each run in a subfolder of it
 }
 # ``ensemble``: at most this many seeds of a cell train at once, as one seed
 # ensemble (1: one run after another).
@@ -628,6 +643,7 @@ _RULES: dict[str, _Check] = {
     "device": (lambda v: v is None or (isinstance(v, str) and bool(v)), "null or a torch device"),
     "threads": _optional(_int_at_least(1)),
     "progress": (lambda v: isinstance(v, bool), "true or false"),
+    "tensorboard": (lambda v: v is None or (isinstance(v, str) and bool(v)), "null or a folder"),
     "steps": _int_at_least(1),
     "batch": _int_at_least(1),
     "lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
@@ -747,7 +763,10 @@ def run_experiment(
         wanted = set(ids)
         done = {r["run_id"]: r for r in journal.rows() if r.get("run_id") in wanted}
         left = [i for i, id_ in enumerate(ids) if id_ not in done]
-        ensemble = cfg.get("ensemble", 1) if exp.run_group is not None else 1
+        # The ensemble trainers write no TensorBoard scalars: with a folder, seeds run one
+        # after another (the same rows either way).
+        grouped = exp.run_group is not None and cfg["tensorboard"] is None
+        ensemble = cfg.get("ensemble", 1) if grouped else 1
         todo = sweep.units([cells[i] for i in left], [ids[i] for i in left], ensemble)
         n_todo = len(left)
         where = "" if not ray else " as Ray tasks"

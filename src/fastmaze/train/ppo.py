@@ -67,6 +67,7 @@ from fastmaze.spec import AnySpec, MazeSpec, Mixture
 from fastmaze.train.actor_critic import ActorCritic, build_policy
 from fastmaze.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
 from fastmaze.train.distributed import Dist, all_reduce_mean, id_range, init_distributed
+from fastmaze.train.logger import ScalarLog
 from fastmaze.train.models import MODELS
 from fastmaze.train.ppo_resume import RESUMABLE_CHANGES, check_resume, checkpoint_state
 from fastmaze.train.rollout_env import RolloutEnv
@@ -95,7 +96,9 @@ class PPOConfig:
     ranks and is rounded down to whole updates (one update = ``num_envs · num_steps`` steps
     per rank). ``*_every`` are in updates, 0 disables. ``checkpoint_every`` is also the env
     sync interval (module docstring). ``env_kwargs`` go to `VecMazeEnv` (``reveal_exit``,
-    ``hide_colors``, ``terminate_on_decoy``, ``num_threads``, ...).
+    ``hide_colors``, ``terminate_on_decoy``, ``num_threads``, ...). ``tensorboard``: a
+    folder for TensorBoard scalars of each update's metrics (the main rank's), beside
+    ``metrics.jsonl``.
     """
 
     total_env_steps: int = 25_000_000
@@ -131,6 +134,7 @@ class PPOConfig:
     eval_greedy: bool = False
     checkpoint_path: str | None = None
     checkpoint_every: int = 50
+    tensorboard: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("total_env_steps", "num_envs", "num_steps", "update_epochs"):
@@ -274,6 +278,7 @@ def train_ppo(
     elif out_dir is not None:
         ckpt_path = Path(out_dir) / "checkpoint.pt"
     metrics_path = Path(out_dir) / "metrics.jsonl" if out_dir is not None else None
+    log = ScalarLog(cfg.tensorboard if dist.is_main else None)
 
     # -- state: fresh or from a checkpoint ---------------------------------------------------
     rank_first = id_range(cfg.first_id, IDS_PER_RANK * world, dist)[0]
@@ -439,6 +444,7 @@ def train_ppo(
             row.update(_evaluate(policy, evals, cfg, update, device))
             timing["eval"] += time.perf_counter() - t0
         history.append(row)
+        log.scalars(row, row["env_steps"])
         if bar is not None:
             bar.update(batch * world)
             bar.set_postfix(
@@ -479,6 +485,7 @@ def train_ppo(
             obs = env.reset()
             timing["env"] += time.perf_counter() - t0
 
+    log.close()
     if bar is not None:
         bar.close()
     timing["total"] = time.perf_counter() - t_start

@@ -26,6 +26,7 @@ RESUMABLE_CHANGES = (
     "eval_episodes",
     "eval_greedy",
     "checkpoint_path",
+    "tensorboard",
 )
 
 

@@ -34,6 +34,7 @@ class RolloutEnv:
             max_steps=cfg.max_steps,
             step_penalty=cfg.step_penalty,
             proxy_reward=cfg.proxy_reward,
+            copy=False,  # each step is read into the rollout before the next
         )
         self.device = device
         self.torch_backend = use_torch_backend(cfg, device)

@@ -42,6 +42,7 @@ from fastmaze.spec import AnySpec, MazeSpec, Mixture, spec_from_dict, spec_to_di
 from fastmaze.stats import wilson
 from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from fastmaze.train.distributed import Dist, all_reduce_mean, init_distributed
+from fastmaze.train.logger import ScalarLog
 from fastmaze.train.models import MODELS, make_model
 from fastmaze.train.stream import CUES, TASKS, LevelStream
 from fastmaze.validate import check_choice, check_int, check_number, fail, flag
@@ -67,6 +68,8 @@ STATS_LEVELS = 1 << 18
 
 #: First level id of evaluation sets: training draws ids from 0 upwards, far below.
 EVAL_FIRST_ID = 2**40
+#: Steps between the train scalars written to TensorBoard (``tensorboard=DIR``).
+LOG_EVERY = 20
 
 
 @dataclass
@@ -99,6 +102,8 @@ class SupervisedConfig:
       end; ``resume``: continue from it if it exists.
     - ``device``: None = cuda when available, else cpu; ``threads``: core threads of the
       stream (None: all cores); ``prefetch`` batches; ``progress``: tqdm bar.
+    - ``tensorboard``: a folder for TensorBoard scalars (train loss and accuracy every
+      `LOG_EVERY` steps, the periodic and final evaluations), beside the returned record.
     """
 
     spec: Any = None
@@ -127,6 +132,7 @@ class SupervisedConfig:
     threads: int | None = None
     prefetch: int = 2
     progress: bool = True
+    tensorboard: str | None = None
 
     def __post_init__(self) -> None:
         self.check()
@@ -652,6 +658,7 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
             )
 
     t0, first_step, seen = time.perf_counter(), step, []
+    log = ScalarLog(c.tensorboard if dist.is_main else None)
     try:
         while step < c.steps:
             batch = stream.next_on(device)
@@ -665,10 +672,13 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
                 bar.update(1)
                 if step % 20 == 0 or step == c.steps:
                     bar.set_postfix(loss=f"{loss.item():.3f}", acc=f"{acc.item():.3f}")
+            if log.log_dir is not None and (step % LOG_EVERY == 0 or step == c.steps):
+                log.scalars({"loss": loss.item(), "accuracy": acc.item()}, step, "train")
             if c.eval_every and step % c.eval_every == 0 and step < c.steps:
                 record = {"step": step, "loss": all_reduce_mean(loss, dist)}
                 if dist.is_main:
                     record["eval"] = _evaluate_all(model, c, c.eval_episodes_periodic, device)
+                    log.scalars(record["eval"], step, "eval")
                 history.append(record)
             if c.checkpoint_every and step % c.checkpoint_every == 0:
                 save()
@@ -686,6 +696,8 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
         if dist.is_main and trained_on and c.cue_color in c.spec.palette
         else {}
     )
+    with log:
+        log.scalars({"final": metrics, "stream": realised}, step)
     return {
         "config": c.to_dict(),
         "metrics": metrics,

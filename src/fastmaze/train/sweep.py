@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: Config keys that say how runs are executed, not what they compute: left out of `run_id`.
-EXECUTION_KEYS = ("progress", "threads", "ensemble", "cpus_per_run", "gpus_per_run")
+EXECUTION_KEYS = ("progress", "threads", "ensemble", "cpus_per_run", "gpus_per_run", "tensorboard")
 
 #: ``run_one(cfg, cell) -> row`` trains one run; ``run_group(cfg, cells) -> rows`` trains the
 #: runs of one cell that differ only in their seed, together (one row per cell, in order).
