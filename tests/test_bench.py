@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import fastmaze
 from fastmaze.bench import peers, report, run, timing
 from fastmaze.bench.timing import measure
 from fastmaze.bench.workloads import WORKLOADS, Workload, register, select
@@ -301,3 +304,24 @@ def test_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert "**REGRESSION**" in out and "1 regression(s)" in out
     assert main(["bench", "--list"]) == 0
     assert "generate/backtracker/6x6" in capsys.readouterr().out
+
+
+def test_cuda_workloads_run_under_the_simulator() -> None:
+    """The cuda/ workloads' code, tiny, under Numba's CUDA simulator (a subprocess)."""
+    pytest.importorskip("numba")
+    code = (
+        "from fastmaze.bench import workloads as w\n"
+        "from fastmaze.bench.timing import measure\n"
+        "for p, kw in ((w.prepare_cuda_generate, dict(size=3, algorithm='wilson', batch=4)),\n"
+        "              (w.prepare_cuda_oracles, dict(size=3, loops=0.3, batch=4))):\n"
+        "    pr = p(None, **kw)\n"
+        "    m = measure(pr.call, pr.units, reps=5, min_time=0, max_time=0, sync=pr.sync)\n"
+        "    assert m['median'] > 0 and pr.info['device'], (m, pr.info)\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1", "PYTHONWARNINGS": "ignore"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(fastmaze.__file__).parent.parent), *sys.path])
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastmaze.bench.timing import measure, summarize
+from fastmaze.bench.timing import calls_per_rep, measure, summarize
 from fastmaze.bench.workloads import Prepared, Workload, prepare_generate, prepare_step
 
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements"
@@ -580,7 +580,7 @@ def venv_python(venvs: Path, family: str) -> Path:
 
 def snippet(fn: Callable[..., dict[str, Any]]) -> str:
     """Source of a peer measurement, runnable as ``python -c SNIPPET ARGS_JSON``."""
-    parts = [inspect.getsource(f) for f in (summarize, measure, jax_rollout, fn)]
+    parts = [inspect.getsource(f) for f in (summarize, calls_per_rep, measure, jax_rollout, fn)]
     head = "from __future__ import annotations\nimport json, sys\nfrom typing import Any\n"
     head += "from collections.abc import Callable\n"
     tail = f"print('RESULT ' + json.dumps({fn.__name__}(**json.loads(sys.argv[1]))))\n"

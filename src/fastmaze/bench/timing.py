@@ -25,6 +25,16 @@ def summarize(rates: Sequence[float]) -> dict[str, float]:
     return {"median": median, "min": values[0], "max": values[-1], "q1": q1, "q3": q3}
 
 
+def calls_per_rep(once: float, min_time: float, max_time: float, min_calls: int = 1) -> int:
+    """Calls in a repetition, one call lasting ``once`` s: enough to last >= ``min_time``,
+    and >= ``min_calls`` unless that would last over ``max_time`` (at least 1)."""
+    import math
+
+    once = max(once, 1e-9)
+    calls = max(1, math.ceil(min_time / once))
+    return max(calls, min(min_calls, max(1, math.floor(max_time / once))))
+
+
 def measure(
     call: Callable[[], Any],
     units: float,
@@ -43,7 +53,7 @@ def measure(
     touch of buffers); their seconds are returned as ``warmup_s``. Then one timed call sets
     ``calls_per_rep``: enough calls that a repetition lasts >= ``min_time`` s, and at least
     ``min_calls`` (stepping: one episode limit, so each repetition pays for its auto-resets)
-    unless that would make a repetition last over ``max_time`` s. Then ``reps``
+    unless that would make a repetition last over ``max_time`` s (`calls_per_rep`). Then ``reps``
     repetitions, each giving ``units * calls_per_rep / seconds``. ``sync`` (e.g.
     ``torch.cuda.synchronize``) runs before the clock is read at the end of each timed
     span; ``clock`` defaults to `time.perf_counter` (tests pass a fake one).
@@ -52,7 +62,6 @@ def measure(
     units/s) with ``rates`` (one per repetition), ``reps``, ``calls_per_rep``,
     ``units_per_call`` and ``warmup_s``.
     """
-    import math
     import time
 
     if reps < 1 or warmup < 0 or units <= 0:
@@ -68,9 +77,7 @@ def measure(
     t0 = clock()
     call()
     done()
-    once = max(clock() - t0, 1e-9)
-    calls = max(1, math.ceil(min_time / once))
-    calls = max(calls, min(min_calls, max(1, math.floor(max_time / once))))
+    calls = calls_per_rep(clock() - t0, min_time, max_time, min_calls)
     rates = []
     for _ in range(reps):
         t0 = clock()

@@ -337,6 +337,17 @@ def prepare_rule(threads: int | None, rule: str, size: int, batch: int) -> Prepa
     return prepare_generate(threads, size, "backtracker", batch, spec=spec)
 
 
+def _card() -> str:
+    """The current CUDA device's name (Numba), or what stands in for it."""
+    from numba import cuda
+
+    try:
+        name = cuda.get_current_device().name
+    except AttributeError:  # Numba's CUDA simulator has no devices
+        return "Numba CUDA simulator"
+    return name.decode() if isinstance(name, bytes) else name
+
+
 def prepare_cuda_generate(threads: int | None, size: int, algorithm: str, batch: int) -> Prepared:
     """`fastmaze.cuda.generate` of ``batch`` levels on the GPU (kernel, output allocation,
     placement check; the levels stay on the device), levels/s."""
@@ -346,12 +357,11 @@ def prepare_cuda_generate(threads: int | None, size: int, algorithm: str, batch:
 
     spec = bench_spec(size, algorithm)
     seeds = iter(range(1, 2**62))
-    name = cuda.get_current_device().name
     return Prepared(
         lambda: fastmaze.cuda.generate(spec, batch, seed=next(seeds)),
         batch,
         sync=cuda.synchronize,
-        info={"device": name.decode() if isinstance(name, bytes) else name},
+        info={"device": _card()},
     )
 
 
@@ -364,12 +374,11 @@ def prepare_cuda_oracles(threads: int | None, size: int, loops: float, batch: in
 
     spec = bench_spec(size).replace(loops=loops, n_decoys=3)
     levels = fastmaze.cuda.generate(spec, batch, seed=1)
-    name = cuda.get_current_device().name
     return Prepared(
         lambda: fastmaze.cuda.oracles(levels),
         batch,
         sync=cuda.synchronize,
-        info={"device": name.decode() if isinstance(name, bytes) else name},
+        info={"device": _card()},
     )
 
 
