@@ -48,6 +48,14 @@ def test_quick_and_tiny_shrink_the_work() -> None:
     assert WORKLOADS["step/symbolic/65536envs/copy=False"].arguments("full")["copy"] is False
 
 
+def test_quick_leaves_out_full_only_workloads() -> None:
+    options = run.Options(workloads=["step/symbolic/65536envs"], **{**TINY, "scale": "quick"})
+    doc = run.bench(options)
+    assert doc["results"] == [] and len(doc["skipped"]) == 2
+    assert all(s["reason"].startswith("full runs only") for s in doc["skipped"])
+    assert "full runs only" in report.markdown(doc)
+
+
 def test_select_names_groups_globs_and_unknown() -> None:
     assert [w.name for w in select(["generate/open/6x6"])] == ["generate/open/6x6"]
     assert {w.group for w in select(["step"])} == {"step"}

@@ -20,7 +20,7 @@ SETTINGS: dict[str, dict[str, Any]] = {
     "quick": {"reps": 5, "min_time": 0.02, "max_time": 0.25},
     "tiny": {"reps": 5, "min_time": 0.0, "max_time": 0.0},
 }
-WARMUP_CALLS = 1
+WARMUP_CALLS = 1  # at least; a workload may ask for more (`Prepared.warmup`)
 MIN_REPS = 5
 
 
@@ -76,7 +76,7 @@ def measure_workload(w: Workload, threads: int | None, options: Options) -> dict
             prepared.units,
             sync=prepared.sync,
             min_calls=prepared.min_calls,
-            warmup=WARMUP_CALLS,
+            warmup=max(WARMUP_CALLS, prepared.warmup),
             clock=options.clock,
             **options.settings,
         )
@@ -89,7 +89,10 @@ def measure_workload(w: Workload, threads: int | None, options: Options) -> dict
         "unit": w.unit,
         "threads": threads,
         "params": w.arguments(options.scale),
-        "info": dict(prepared.info),
+        "info": {
+            **prepared.info,
+            **({"warmup_calls": prepared.warmup} if prepared.warmup > 1 else {}),
+        },
         **m,
     }
 
@@ -109,7 +112,7 @@ def bench(options: Options) -> dict[str, Any]:
     load_before = machine.load_average()
     runnable, skipped = [], []
     for w in chosen:
-        why = w.requires()
+        why = (w.full_only if options.scale == "quick" else "") or w.requires()
         (skipped.append({"workload": w.name, "reason": why}) if why else runnable.append(w))
     tasks = [(w, t) for w in runnable for t in (options.threads if w.threaded else [None])]
     results: list[dict[str, Any]] = []

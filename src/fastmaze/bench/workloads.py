@@ -25,13 +25,15 @@ SCALES = ("full", "quick", "tiny")
 @dataclass(frozen=True)
 class Prepared:
     """A workload ready to time: ``call()`` does ``units`` of work (levels, env-steps,
-    samples). ``sync`` runs before the clock is read (device work); a repetition makes at
-    least ``min_calls`` calls; ``close`` releases what ``prepare`` made; ``info`` adds facts
-    to the result (device, level source)."""
+    samples). ``sync`` runs before the clock is read (device work); ``warmup`` untimed calls
+    come first (more than one where a queue must drain before calls show the steady state);
+    a repetition makes at least ``min_calls`` calls; ``close`` releases what ``prepare``
+    made; ``info`` adds facts to the result (device, level source)."""
 
     call: Callable[[], Any]
     units: float
     sync: Callable[[], Any] | None = None
+    warmup: int = 1
     min_calls: int = 1
     close: Callable[[], Any] | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
@@ -43,6 +45,7 @@ class Workload:
 
     ``threaded``: measured at each thread count of the run (else once, with threads None:
     device work). ``requires()``: None where it can run here, else the reason it cannot.
+    ``full_only``: left out of ``--quick`` runs, saying why (setup alone takes seconds).
     """
 
     name: str
@@ -54,6 +57,7 @@ class Workload:
     tiny: Mapping[str, Any] = field(default_factory=dict)
     threaded: bool = True
     requires: Callable[[], str | None] = lambda: None
+    full_only: str = ""
 
     @property
     def group(self) -> str:
@@ -262,12 +266,17 @@ def prepare_step(
 
 
 def prepare_torch_step(
-    threads: int | None, device: str, num_envs: int, obs: str = "symbolic", size: int = 6
+    threads: int | None,
+    device: str,
+    num_envs: int,
+    obs: str = "symbolic",
+    size: int = 6,
+    episode_floor: bool = True,
 ) -> Prepared:
     """The torch backend's step (`fastmaze.torch_env.TorchVecMazeEnv`) on ``device``, random
-    actions already on the device; CUDA work is synchronised before the clock is read. On
-    the CPU, ``threads`` is torch's intra-op thread count and the host generation threads
-    (restored on close)."""
+    actions already on the device; CUDA work is synchronised before the clock is read;
+    ``episode_floor`` as in `prepare_step`. On the CPU, ``threads`` is torch's intra-op
+    thread count and the host generation threads (restored on close)."""
     import torch
 
     import fastmaze
@@ -292,7 +301,7 @@ def prepare_torch_step(
         _cycle(env.step, table),
         num_envs,
         sync=(lambda: torch.cuda.synchronize(env.device)) if cuda else None,
-        min_calls=env.max_steps,
+        min_calls=env.max_steps if episode_floor else 1,
         close=close,
         info={
             "device": torch.cuda.get_device_name(env.device) if cuda else "cpu",
@@ -309,13 +318,19 @@ def prepare_stream(
 ) -> Prepared:
     """`fastmaze.train.stream.LevelStream`: the batches a supervised training loop takes
     (levels generated, rendered and labelled by the background producer; ``task="action"``
-    also solves each level for the oracle's action), samples/s."""
+    also solves each level for the oracle's action), samples/s; the producer's rate, the
+    consumer taking batches as soon as they are ready."""
     import fastmaze
     from fastmaze.train.stream import LevelStream
 
     spec = fastmaze.correlated(0.95).replace(size=(size, size))
-    stream = LevelStream(spec, batch, seed=0, task=task, cue=cue, pin=False, threads=threads)
-    return Prepared(stream.next, batch, close=stream.close)
+    prefetch = 2
+    stream = LevelStream(
+        spec, batch, seed=0, task=task, cue=cue, prefetch=prefetch, pin=False, threads=threads
+    )
+    # The warm-up drains the batches made ahead, so that the call that sizes a repetition,
+    # and every timed call, waits for the producer: its steady state.
+    return Prepared(stream.next, batch, warmup=prefetch + 3, close=stream.close)
 
 
 def prepare_feature(threads: int | None, feature: str, size: int, batch: int) -> Prepared:
@@ -399,6 +414,7 @@ STEP_OBS = ("symbolic", "rgb", "egocentric")
 VIEW = {"rgb": {"pixels": 4}, "egocentric": {"radius": 2}}
 FEATURES = ("exit_next_to_dead_end", "exit_corridor_length", "decoy_near_start", "steps_to_exit")
 QUICK = 16  # --quick divides batches by this
+BIG_ENVS = "full runs only: building 65,536 envs takes seconds (the batched observation space)"
 TINY = {"batch": 16}
 
 
@@ -465,6 +481,7 @@ def _standard() -> None:
                         "6x6 cells, auto-reset",
                         quick={"episode_floor": False},
                         tiny={"num_envs": min(num_envs, 8)},
+                        full_only=BIG_ENVS if num_envs > 4_096 else "",
                     )
                 )
     for device, sizes in (("cpu", (1_024, 16_384)), ("cuda", (4_096, 65_536))):
@@ -476,6 +493,7 @@ def _standard() -> None:
                     prepare_torch_step,
                     {"device": device, "num_envs": num_envs, "obs": "symbolic"},
                     f"torch backend step on {device}, symbolic, {num_envs} envs, 6x6 cells",
+                    quick={"episode_floor": False},
                     tiny={"num_envs": 8},
                     threaded=device == "cpu",
                     requires=_module("torch", "torch") if device == "cpu" else _cuda_torch,
