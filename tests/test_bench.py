@@ -297,7 +297,7 @@ def test_malformed_old_json(content: str, tmp_path: Path, capsys: pytest.Capture
 
 
 def test_command_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    js, md = tmp_path / "run.json", tmp_path / "run.md"
+    js, md = tmp_path / "new" / "run.json", tmp_path / "run.md"  # a missing folder is made
     argv = ["bench", "generate/open/6x6", "--quick", "--threads", "1", "--no-progress"]
     assert main([*argv, "--json", str(js), "--markdown", str(md)]) == 0
     out = capsys.readouterr().out

@@ -113,7 +113,10 @@ def bench(options: Options) -> dict[str, Any]:
     runnable, skipped = [], []
     for w in chosen:
         why = (w.full_only if options.scale == "quick" else "") or w.requires()
-        (skipped.append({"workload": w.name, "reason": why}) if why else runnable.append(w))
+        if why:
+            skipped.append({"workload": w.name, "reason": why})
+        else:
+            runnable.append(w)
     tasks = [(w, t) for w in runnable for t in (options.threads if w.threaded else [None])]
     results: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
@@ -128,7 +131,7 @@ def bench(options: Options) -> dict[str, Any]:
 
     bar = _bar(len(tasks), options.progress)
     for w, threads in tasks:
-        bar.set_postfix_str(f"{w.name}, {threads or 'device'} thr.", refresh=False)
+        bar.set_postfix_str(f"{w.name}, {f'{threads} thr.' if threads else 'device'}", False)
         run(w, threads)
         bar.update()
     bar.close()
@@ -191,16 +194,19 @@ def main(
     out: Any = None,
 ) -> int:
     """Runs the benchmark, prints the Markdown report (to ``out``, default stdout) and
-    writes the files asked for. ``compare_path`` is read (and validated) before anything
-    runs. Returns 0, or 1 where a workload failed (a regression is never a failure)."""
+    writes the files asked for (their folders made where missing). ``compare_path`` is read
+    (and validated) before anything runs. Returns 0, or 1 where a workload failed (a
+    regression is never a failure)."""
     old = report.load(compare_path) if compare_path is not None else None
     doc = bench(options)
     comparison = report.compare(old, doc) if old is not None else None
     text = report.markdown(doc, comparison, str(compare_path or ""))
     (out or sys.stdout).write(text)
     if json_path is not None:
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
         report.save(doc, json_path)
     if markdown_path is not None:
+        Path(markdown_path).parent.mkdir(parents=True, exist_ok=True)
         Path(markdown_path).write_text(text)
     return 1 if doc["failed"] else 0
 
