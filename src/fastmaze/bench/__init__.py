@@ -5,7 +5,8 @@
                    [--peers] [--compare OLD.json] [--list]
 
 Modules: `workloads` (the registry: ``generate/...``, ``solve/...``, ``render/...``,
-``step/...``, ``torch/...``, ``stream/...``, ``feature/...``, ``rule/...``, ``cuda/...``),
+``step/...``, ``torch/...``, ``walk/...``, ``stream/...``, ``feature/...``, ``rule/...``,
+``cuda/...``),
 `timing` (`measure`: median and spread of >= 5 repetitions after warm-up), `machine`,
 `peers` (peer libraries beside their fastmaze twins), `report` (JSON, comparison, Markdown),
 `run` (the command).

@@ -363,6 +363,30 @@ def _card() -> str:
     return name.decode() if isinstance(name, bytes) else name
 
 
+def prepare_walk(threads: int | None, size: int, batch: int, policy: str) -> Prepared:
+    """`fastmaze.walk.walk`: the greedy trajectory of every level on a policy map, the
+    oracle's action map (``policy="oracle"``: every walk reaches the exit) or random float
+    scores [n, 4, H, W] (``"scores"``: walks end in loops and stalls), levels/s."""
+    import importlib
+
+    import fastmaze
+
+    walk = importlib.import_module("fastmaze.walk").walk
+    levels = _levels(size, batch, threads)
+    if policy == "oracle":
+        pol: Any = fastmaze.solve(levels, threads).optimal_action
+    else:
+        H, W = levels.shape
+        pol = np.random.default_rng(0).random((batch, 4, H, W), dtype=np.float32)
+    return Prepared(lambda: walk(levels, pol, threads=threads), batch)
+
+
+def _has_walk() -> str | None:
+    if importlib.util.find_spec("fastmaze.walk") is None:
+        return "fastmaze.walk is not part of this build"
+    return None
+
+
 def prepare_cuda_generate(threads: int | None, size: int, algorithm: str, batch: int) -> Prepared:
     """`fastmaze.cuda.generate` of ``batch`` levels on the GPU (kernel, output allocation,
     placement check; the levels stay on the device), levels/s."""
@@ -499,6 +523,22 @@ def _standard() -> None:
                     requires=_module("torch", "torch") if device == "cpu" else _cuda_torch,
                 )
             )
+    for policy, batch, what in (
+        ("oracle", 65_536, "the oracle action map"),
+        ("scores", 16_384, "random scores"),
+    ):
+        register(
+            Workload(
+                f"walk/{policy}/6x6",
+                "levels/s",
+                prepare_walk,
+                {"size": 6, "batch": batch, "policy": policy},
+                f"fastmaze.walk (trajectory) on {what}, 6x6 cells",
+                quick={"batch": batch // QUICK},
+                tiny=TINY,
+                requires=_has_walk,
+            )
+        )
     for task in ("exit", "action"):
         register(
             Workload(
