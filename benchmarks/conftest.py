@@ -59,7 +59,7 @@ def timed(benchmark):
 
 
 def time_prepared(benchmark, prepared: Prepared) -> float | None:
-    """Times ``prepared.call`` with ``benchmark.pedantic``: a warm-up call, then `ROUNDS`
+    """Times ``prepared.call`` with ``benchmark.pedantic``: the warm-up calls, then `ROUNDS`
     rounds of as many calls as `fastmaze.bench.timing.calls_per_rep` gives (one warm-up
     round more); closes ``prepared``. Seconds per call (median), None when the benchmark is
     disabled (``--benchmark-disable``: one call as a smoke test)."""
@@ -68,7 +68,8 @@ def time_prepared(benchmark, prepared: Prepared) -> float | None:
             benchmark(prepared.call)
             return None
         done = prepared.sync or (lambda: None)
-        prepared.call()  # warm-up: compilation, thread pools, first touch of the buffers
+        for _ in range(prepared.warmup):  # compilation, thread pools, first touch of buffers
+            prepared.call()
         done()
         t0 = time.perf_counter()
         prepared.call()
