@@ -202,8 +202,9 @@ def test_compare_ratios_and_flags(doc: dict) -> None:
     rows = report.compare(old, doc)
     assert rows[0]["verdict"] == "new" and rows[0]["ratio"] is None
     assert "batch: 1 -> " in rows[1]["note"]
-    text = report.markdown(doc, report.compare(_scaled(doc, 2.0), doc), "old.json")
+    text = report.markdown(doc, _scaled(doc, 2.0), "old.json")
     assert "**REGRESSION**" in text and "4 regression(s)" in text and "0.5×" in text
+    assert "`old.json`" in text and f"Earlier run: {doc['created']}" in text
 
 
 # -- peers ----------------------------------------------------------------------------------------

@@ -253,12 +253,17 @@ def peers_table(doc: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def comparison_table(rows: list[dict[str, Any]], old_path: str) -> list[str]:
+def comparison_table(
+    rows: list[dict[str, Any]], old: Mapping[str, Any], old_path: str
+) -> list[str]:
     """New beside old, with the ratio and the runs' verdict (flagged beyond the spread)."""
     slower = [r for r in rows if r["verdict"] == "slower"]
     out = [
         "",
         f"### compared with `{old_path}` (new / old; flagged where the spreads do not overlap)",
+        "",
+        f"Earlier run: {old['created']}, {old['scale']}, {describe(old['machine'])}, "
+        f"threads {', '.join(map(str, old['threads']))}, `{old['command']}`.",
         "",
         "| workload | threads | old | new | new / old | verdict | note |",
         "|---|---:|---:|---:|---:|---|---|",
@@ -285,14 +290,15 @@ def comparison_table(rows: list[dict[str, Any]], old_path: str) -> list[str]:
 
 
 def markdown(
-    doc: Mapping[str, Any], comparison: list[dict] | None = None, old_path: str = ""
+    doc: Mapping[str, Any], old: Mapping[str, Any] | None = None, old_path: str = ""
 ) -> str:
-    """The whole report as Markdown (also what the command prints)."""
+    """The whole report as Markdown (also what the command prints); with ``old`` (an
+    earlier report, read from ``old_path``), the comparison table too."""
     out = ["## fastmaze bench", "", *header(doc)]
     out += results_tables(doc)
     out += peers_table(doc)
-    if comparison is not None:
-        out += comparison_table(comparison, old_path)
+    if old is not None:
+        out += comparison_table(compare(old, doc), old, old_path)
     notes = [f"- {s['workload']}: {s['reason']}" for s in doc["skipped"]]
     notes += [
         f"- {f['workload']} ({f['threads']} thr.): FAILED: {f['error']}" for f in doc["failed"]

@@ -199,8 +199,7 @@ def main(
     regression is never a failure)."""
     old = report.load(compare_path) if compare_path is not None else None
     doc = bench(options)
-    comparison = report.compare(old, doc) if old is not None else None
-    text = report.markdown(doc, comparison, str(compare_path or ""))
+    text = report.markdown(doc, old, str(compare_path or ""))
     (out or sys.stdout).write(text)
     if json_path is not None:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
