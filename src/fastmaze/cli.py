@@ -142,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="thread counts (default 1 and every core)",
     )
     bench.add_argument("--quick", action="store_true", help="small batches, short repetitions")
-    bench.add_argument("--reps", type=_positive, help="repetitions per figure (default 7, quick 5)")
+    bench.add_argument(
+        "--reps", type=_positive, help="repetitions per figure, at least 5 (default 7; --quick 5)"
+    )
     bench.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
     bench.add_argument("--markdown", type=Path, metavar="FILE", help="write the report as Markdown")
     bench.add_argument("--peers", action="store_true", help="peer libraries beside fastmaze")

@@ -193,8 +193,8 @@ def prepare_solve(threads: int | None, size: int, batch: int, loops: float = 0.0
     import fastmaze
 
     levels = _levels(size, batch, threads, loops=loops)
-    out = [fastmaze.solve(levels, threads)]
-    return Prepared(lambda: fastmaze.solve(levels, threads, out=out[0]), batch)
+    out = fastmaze.solve(levels, threads)
+    return Prepared(lambda: fastmaze.solve(levels, threads, out=out), batch)
 
 
 def prepare_render(
