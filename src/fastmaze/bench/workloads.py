@@ -273,21 +273,27 @@ def prepare_torch_step(
     size: int = 6,
     episode_floor: bool = True,
 ) -> Prepared:
-    """The torch backend's step (`fastmaze.torch_env.TorchVecMazeEnv`) on ``device``, random
+    """The torch backend's step (``VecMazeEnv(..., backend="torch")``) on ``device``, random
     actions already on the device; CUDA work is synchronised before the clock is read;
     ``episode_floor`` as in `prepare_step`. On the CPU, ``threads`` is torch's intra-op
     thread count and the host generation threads (restored on close)."""
     import torch
 
     import fastmaze
-    from fastmaze.torch_env import TorchVecMazeEnv
 
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
     spec = fastmaze.correlated(0.95).replace(size=(size, size))
-    env = TorchVecMazeEnv(
-        spec, num_envs, seed=0, obs=obs, device=device, num_threads=threads, copy=False
+    env = fastmaze.VecMazeEnv(
+        spec,
+        num_envs,
+        seed=0,
+        obs=obs,
+        backend="torch",
+        device=device,
+        num_threads=threads,
+        copy=False,
     )
     env.reset()
     table = torch.as_tensor(_actions(64, num_envs), device=env.device)
@@ -305,7 +311,7 @@ def prepare_torch_step(
         close=close,
         info={
             "device": torch.cuda.get_device_name(env.device) if cuda else "cpu",
-            "level_source": env.level_source,
+            "level_source": getattr(env, "level_source", "host"),
         },
     )
 
