@@ -4,6 +4,7 @@ report, the comparison, the peers path (a fake peer) and the command's bad argum
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import os
 import subprocess
@@ -334,3 +335,24 @@ def test_cuda_workloads_run_under_the_simulator() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
     )
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_peers_script_keeps_its_command_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """benchmarks/peers.py (a thin caller of fastmaze.bench): --quick, --out, --json, --venvs."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "peers.py"
+    if not script.exists():
+        pytest.skip("runs from a source checkout only")
+    spec = importlib.util.spec_from_file_location("peers_script", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out, js = tmp_path / "peers.md", tmp_path / "peers.json"
+    argv = ["--quick", "--out", str(out), "--json", str(js), "--venvs", str(tmp_path / "venvs")]
+    assert module.main(argv) == 0
+    assert capsys.readouterr().out == ""  # the report went to --out
+    text = out.read_text()
+    assert "python benchmarks/peers.py --quick" in text and "Peers not measured" in text
+    doc = report.load(js)
+    assert {s["family"] for s in doc["peers_skipped"]} == {f.name for f in peers.FAMILIES}
+    assert {r["workload"] for r in doc["results"]} == {
+        "step/symbolic/32envs/copy=True", "step/symbolic/1024envs/copy=True"
+    }  # fmt: skip
