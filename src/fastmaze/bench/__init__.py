@@ -25,8 +25,10 @@ a reader checks ``schema`` and ``schema_version`` (`report.validate` does):
 - ``timing``: ``reps``, ``min_time_s`` and ``max_time_s`` (length of a repetition),
   ``warmup_calls``
 - ``machine``: ``cpu``, ``logical_cores``, ``usable_cores``, ``memory_bytes``, ``gpus``
-  [names], ``platform``; ``versions``: {library: version or null} (python, fastmaze, numpy,
-  torch, numba, gymnasium, tqdm); ``load_average``: ``before``, ``after`` ([1, 5, 15 min])
+  [names], ``platform``, ``environment`` (OMP_NUM_THREADS, OMP_WAIT_POLICY,
+  CUDA_VISIBLE_DEVICES where set); ``versions``: {library: version or null} (python,
+  fastmaze, numpy, torch, numba, gymnasium, tqdm); ``load_average``: ``before``, ``after``
+  ([1, 5, 15 min])
 - ``results``: one per workload and thread count: ``workload`` (name), ``group``, ``unit``,
   ``threads`` (int, or null for device work), ``params`` (the workload's arguments: batch,
   num_envs, size, ...), ``info`` (device, level source), ``median``, ``min``, ``max``,

@@ -11,6 +11,8 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 LIBRARIES = ("numpy", "torch", "numba", "gymnasium", "tqdm")
+# Environment variables that change the figures (threads, OpenMP waiting, CUDA devices).
+ENVIRONMENT = ("OMP_NUM_THREADS", "OMP_WAIT_POLICY", "CUDA_VISIBLE_DEVICES")
 
 
 def cpu_model() -> str:
@@ -56,7 +58,8 @@ def gpus() -> list[str]:
 
 
 def machine() -> dict[str, Any]:
-    """CPU model, logical and usable cores, memory, GPUs, OS and architecture."""
+    """CPU model, logical and usable cores, memory, GPUs, OS and architecture, and the
+    environment variables of `ENVIRONMENT` that are set."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {
         "cpu": cpu_model(),
@@ -65,6 +68,7 @@ def machine() -> dict[str, Any]:
         "memory_bytes": memory_bytes(),
         "gpus": gpus(),
         "platform": platform.platform(),
+        "environment": {k: os.environ[k] for k in ENVIRONMENT if k in os.environ},
     }
 
 
@@ -94,10 +98,12 @@ def load_average() -> list[float] | None:
 
 
 def describe(m: dict[str, Any]) -> str:
-    """One line: 'AMD EPYC, 2 logical cores (2 usable), 23.4 GiB, GPU: none'."""
+    """One line: 'AMD EPYC, 2 logical cores (2 usable), 23.4 GiB, GPU: none,
+    OMP_WAIT_POLICY=PASSIVE'."""
     mem = f"{m['memory_bytes'] / 2**30:.1f} GiB" if m.get("memory_bytes") else "memory unknown"
     gpu = ", ".join(m.get("gpus") or []) or "none"
+    env = "".join(f", {k}={v}" for k, v in (m.get("environment") or {}).items())
     return (
         f"{m['cpu']}, {m['logical_cores']} logical cores ({m['usable_cores']} usable), "
-        f"{mem}, GPU: {gpu}"
+        f"{mem}, GPU: {gpu}{env}"
     )
