@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -138,21 +139,12 @@ def _sim_worker(out: str | None) -> int:
 
 
 @pytest.fixture(scope="module")
-def sim_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def sim_results(
+    tmp_path_factory: pytest.TempPathFactory, run_under_cudasim: Callable[..., None]
+) -> dict[str, Any]:
     pytest.importorskip("numba", reason="fastmaze.cuda needs numba")
     out = tmp_path_factory.mktemp("cudasim") / "results.json"
-    root = str(Path(fastmaze.__file__).resolve().parent.parent)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
-        [sys.executable, __file__, "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if not out.exists():
-        pytest.fail(f"the simulator worker failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    run_under_cudasim(__file__, out, "--out", str(out))
     results = json.loads(out.read_text())
     if not results["simulator"]:
         pytest.skip(f"Numba's CUDA simulator did not start: {results['reason']}")
@@ -232,31 +224,12 @@ def test_cpu_jit_matches_core(cpu_jit: Any, name: str) -> None:
         assert np.array_equal(getattr(got, k), getattr(want, k)), k
 
 
-def test_kernel_ptx_has_no_fma_and_ieee_division(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernel_ptx_has_no_fma_and_ieee_division(ptx_sm80: Callable[..., str]) -> None:
     """The kernel compiles for a real GPU (sm_80) with integer-only arithmetic except the
     three fm_rescale draws, whose division is IEEE (div.rn) and never fused (no fma)."""
-    pytest.importorskip("numba")
-    import types
-
-    from numba import config as nconfig
-    from numba import cuda
-
-    if nconfig.ENABLE_CUDASIM:
-        pytest.skip("the simulator compiles nothing")
-    from numba.cuda.cudadrv import nvvm
-
-    if not nvvm.is_available():
-        pytest.skip("NVVM (the CUDA compiler library) is not installed")
-    import numba
-    import numba.cuda.dispatcher as dispatcher
-
-    from fastmaze.cuda import config, launch
+    from fastmaze.cuda import launch
     from fastmaze.cuda.kernels import build_kernel
 
-    # Device functions ask the current device for its compute capability; there may be none.
-    cc = types.SimpleNamespace(compute_capability=(8, 0))
-    monkeypatch.setattr(dispatcher, "get_current_device", lambda: cc)
-    py, _ = build_kernel(cuda.jit(**config.DEVICE_JIT), cuda.jit(**config.KERNEL_JIT))
     packed = launch._pack(_rich((6, 6)))
     H, W = packed["geometry"]["H"], packed["geometry"]["W"]
     out = {
@@ -271,12 +244,7 @@ def test_kernel_ptx_has_no_fma_and_ieee_division(monkeypatch: pytest.MonkeyPatch
     shapes = launch._scratch_shapes(packed["geometry"])
     scratch = {k: np.zeros((length, 2), dt) for k, (length, dt) in shapes.items()}
     args = launch._args(1, 0, 0, packed, packed["tables"], out, scratch, np.zeros(1, np.int64))
-    from numba.cuda.cudadrv.error import NvvmError, NvvmSupportError
-
-    try:
-        ptx, _ = cuda.compile_ptx(py, tuple(numba.typeof(a) for a in args), cc=(8, 0))
-    except (NvvmSupportError, NvvmError) as e:  # a toolkit too old for sm_80, or none
-        pytest.skip(f"NVVM cannot compile here: {e}")
+    ptx = ptx_sm80(build_kernel, args)
     lines = [line.split() for line in ptx.splitlines()]
     ops = [w[0] for w in lines if w and "f64" in w[0] and not w[0].startswith(".")]
     assert "fma.rn.f64" not in ops

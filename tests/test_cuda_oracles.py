@@ -15,10 +15,9 @@ Runners of the same cases (`CASES`), as in ``test_cuda_generate.py``:
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +107,7 @@ def compare_env() -> list[str]:
     import test_torch_env as tt
 
     import fastmaze.cuda
-    from fastmaze.torch_env import _DeviceLevels
+    from fastmaze.torch_env.producers import DeviceLevels
 
     def generate(spec: Any, n: int, seed: int, start: int) -> SimpleNamespace:
         dev = fastmaze.cuda.generate(spec, n, seed, start, check=False)
@@ -119,8 +118,8 @@ def compare_env() -> list[str]:
     def oracles(lv: SimpleNamespace) -> tuple[Any, Any]:
         return tuple(torch.from_numpy(_host(a)) for a in fastmaze.cuda.oracles(lv.dev))
 
-    def producer(env: Any) -> _DeviceLevels:
-        return _DeviceLevels(env, env.block_size, generate, oracles)
+    def producer(env: Any) -> DeviceLevels:
+        return DeviceLevels(env, env.block_size, generate, oracles)
 
     bad = []
     for mode in tt.MODES:
@@ -153,21 +152,12 @@ def _sim_worker(out: str | None) -> int:
 
 
 @pytest.fixture(scope="module")
-def sim_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def sim_results(
+    tmp_path_factory: pytest.TempPathFactory, run_under_cudasim: Callable[..., None]
+) -> dict[str, Any]:
     pytest.importorskip("numba", reason="fastmaze.cuda needs numba")
     out = tmp_path_factory.mktemp("cudasim") / "results.json"
-    root = str(Path(fastmaze.__file__).resolve().parent.parent)
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    proc = subprocess.run(
-        [sys.executable, __file__, "--out", str(out)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if not out.exists():
-        pytest.fail(f"the simulator worker failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    run_under_cudasim(__file__, out, "--out", str(out))
     results = json.loads(out.read_text())
     if not results["simulator"]:
         pytest.skip(f"Numba's CUDA simulator did not start: {results['reason']}")
@@ -283,39 +273,16 @@ def test_cpu_jit_odd_boards() -> None:
     assert np.array_equal(ambiguous, want.ambiguous)
 
 
-def test_kernel_ptx_is_integer_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_kernel_ptx_is_integer_only(ptx_sm80: Callable[..., str]) -> None:
     """The kernel compiles for a real GPU (sm_80): no floating point, no allocation (no
     malloc, no local arrays)."""
-    pytest.importorskip("numba")
-    import types
-
-    import numba
-    from numba import config as nconfig
-    from numba import cuda
-
-    if nconfig.ENABLE_CUDASIM:
-        pytest.skip("the simulator compiles nothing")
-    from numba.cuda.cudadrv import nvvm
-
-    if not nvvm.is_available():
-        pytest.skip("NVVM (the CUDA compiler library) is not installed")
-    import numba.cuda.dispatcher as dispatcher
-    from numba.cuda.cudadrv.error import NvvmError, NvvmSupportError
-
-    from fastmaze.cuda import config
     from fastmaze.cuda.bfs import build_kernel
 
-    cc = types.SimpleNamespace(compute_capability=(8, 0))
-    monkeypatch.setattr(dispatcher, "get_current_device", lambda: cc)
-    py, _ = build_kernel(cuda.jit(**config.DEVICE_JIT), cuda.jit(**config.KERNEL_JIT))
     lv = fastmaze.generate(_spec((3, 3)), 2)
     args = (np.int64(2), np.int64(7), np.int64(7), np.int64(9), np.int64(3), lv.grid,
             lv.start, lv.exit, lv.decoys, lv.n_decoys, np.zeros(2, np.int32),
             np.zeros(2, np.bool_), *(np.zeros((81, 2), np.int32) for _ in range(3)))  # fmt: skip
-    try:
-        ptx, _ = cuda.compile_ptx(py, tuple(numba.typeof(a) for a in args), cc=(8, 0))
-    except (NvvmSupportError, NvvmError) as e:
-        pytest.skip(f"NVVM cannot compile here: {e}")
+    ptx = ptx_sm80(build_kernel, args)
     ops = [w[0] for w in (line.split() for line in ptx.splitlines()) if w]
     assert not [op for op in ops if ".f32" in op or ".f64" in op or ".f16" in op]
     assert "malloc" not in ptx and ".local" not in ptx

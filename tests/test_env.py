@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import fastmaze
-from fastmaze.env import INFO_KEYS, MazeEnv, VecMazeEnv, register_envs
+from fastmaze.env import INFO_KEYS, VecMazeEnv
+from fastmaze.make import MazeEnv, register_envs
 
 gym = pytest.importorskip("gymnasium")
 PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])  # the fastmaze under test
@@ -284,3 +285,11 @@ def test_read_only_actions_are_accepted() -> None:
     actions = np.zeros(4, np.int64)
     actions.flags.writeable = False
     env.step(actions)
+
+
+def test_single_env_and_registration_keep_their_old_import_path() -> None:
+    import fastmaze.env
+
+    assert fastmaze.env.MazeEnv is MazeEnv and fastmaze.env.register_envs is register_envs
+    with pytest.raises(AttributeError, match="no attribute 'TorchVecMazeEnv'"):
+        fastmaze.env.TorchVecMazeEnv  # noqa: B018

@@ -15,8 +15,8 @@ import pytest
 
 import fastmaze as fm
 from fastmaze import examples as ex
+from fastmaze.rng.numpy_port import mix64_int as _mix64_int
 from fastmaze.rules import INVARIANTS, applies, apply_rules
-from fastmaze.twins import _mix64_int
 
 PACKAGE = Path(fm.__file__).resolve().parent  # the fastmaze under test
 MASK = (1 << 64) - 1

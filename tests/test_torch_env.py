@@ -19,11 +19,11 @@ from fastmaze.env import INFO_KEYS, VecMazeEnv
 torch = pytest.importorskip("torch")
 gym = pytest.importorskip("gymnasium")
 
-from fastmaze.torch_env import (  # noqa: E402
-    TorchVecMazeEnv,
-    _DeviceLevels,
-    _HostLevels,
-    _level_source,
+from fastmaze.torch_env import TorchVecMazeEnv  # noqa: E402
+from fastmaze.torch_env.producers import (  # noqa: E402
+    DeviceLevels,
+    HostLevels,
+    choose_level_source,
 )
 
 SPEC = fastmaze.MazeSpec(
@@ -76,7 +76,7 @@ def _compare(
     ``producer(env)``: a pool producer replacing the env's (the stream then restarts)."""
     args = {**rules, **kwargs, "autoreset_mode": mode}
     native = VecMazeEnv(spec, n, seed=3, num_threads=1, **args)
-    env = VecMazeEnv(
+    env = fastmaze.make_vec(
         spec, n, 3, backend="torch", device=device, pool_size=pool_size,
         block_size=block_size, level_source=level_source, **args,
     )  # fmt: skip
@@ -203,7 +203,9 @@ def test_num_levels_native_ids() -> None:
 
 def test_reset_seed_restarts_stream() -> None:
     native = VecMazeEnv(SPEC, 4, seed=1)
-    env = VecMazeEnv(SPEC, 4, seed=1, backend="torch", device="cpu", pool_size=8, block_size=4)
+    env = fastmaze.make_vec(
+        SPEC, 4, seed=1, backend="torch", device="cpu", pool_size=8, block_size=4
+    )
     for seed in (1, 9, 1):
         for _ in range(3):
             o1, i1 = native.reset(seed=seed) if _ == 0 else native.reset()
@@ -214,7 +216,7 @@ def test_reset_seed_restarts_stream() -> None:
 
 
 def test_outputs_are_fresh_tensors() -> None:
-    env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", max_steps=3)
+    env = fastmaze.make_vec(SPEC, 4, backend="torch", device="cpu", max_steps=3)
     obs, _ = env.reset()
     kept = obs.clone()
     for _ in range(4):
@@ -229,7 +231,7 @@ def test_outputs_are_fresh_tensors() -> None:
 @pytest.mark.parametrize("obs", OBS)
 def test_gymnasium_api(obs: str) -> None:
     native = VecMazeEnv(SPEC, 3, obs=obs, reveal_exit=True, autoreset_mode="same_step")
-    env = VecMazeEnv(SPEC, 3, obs=obs, reveal_exit=True, autoreset_mode="same_step",
+    env = fastmaze.make_vec(SPEC, 3, obs=obs, reveal_exit=True, autoreset_mode="same_step",
                      backend="torch", device=torch.device("cpu"))  # fmt: skip
     assert isinstance(env, gym.vector.VectorEnv)
     assert env.single_observation_space == native.single_observation_space
@@ -248,7 +250,7 @@ def test_import_fastmaze_does_not_import_torch() -> None:
 
 
 def _env(**kwargs) -> TorchVecMazeEnv:
-    env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", **kwargs)
+    env = fastmaze.make_vec(SPEC, 4, backend="torch", device="cpu", **kwargs)
     env.reset()
     return env
 
@@ -297,17 +299,36 @@ def test_disabled_misuse() -> None:
         env.check()
 
 
+def test_make_vec_chooses_the_backend_class() -> None:
+    """One function chooses; each backend is a class with its real signature."""
+    import inspect
+
+    assert type(fastmaze.make_vec(SPEC, 2)) is VecMazeEnv
+    env = fastmaze.make_vec(SPEC, 2, 1, "rgb", backend="torch", device="cpu", pool_size=8)
+    assert type(env) is TorchVecMazeEnv and (env.seed, env.obs_kind, env.pool_size) == (1, "rgb", 8)
+    for cls in (VecMazeEnv, TorchVecMazeEnv):
+        params = inspect.signature(cls).parameters
+        assert list(params)[:4] == ["spec", "num_envs", "seed", "obs"]
+        assert "first_id" in params and "kwargs" not in params
+    vec = gym.make_vec("fastmaze/Maze-v0", num_envs=3, spec=SPEC, backend="torch", device="cpu")
+    assert type(vec.unwrapped) is TorchVecMazeEnv and vec.num_envs == 3
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="pool_size"):
-        VecMazeEnv(SPEC, 8, backend="torch", device="cpu", pool_size=10, block_size=4)
+        fastmaze.make_vec(SPEC, 8, backend="torch", device="cpu", pool_size=10, block_size=4)
     with pytest.raises(ValueError, match="obs"):
-        VecMazeEnv(SPEC, 2, obs="pixels", backend="torch", device="cpu")
+        fastmaze.make_vec(SPEC, 2, obs="pixels", backend="torch", device="cpu")
     with pytest.raises(ValueError, match="device"):
-        VecMazeEnv(SPEC, 2, backend="torch", device="tpu")
+        fastmaze.make_vec(SPEC, 2, backend="torch", device="tpu")
     with pytest.raises(ValueError, match="native backend runs on the CPU"):
         VecMazeEnv(SPEC, 2, device="cuda")
+    with pytest.raises(ValueError, match=r"VecMazeEnv is the native backend.*make_vec"):
+        VecMazeEnv(SPEC, 2, backend="torch", device="cpu")
+    with pytest.raises(ValueError, match="backend: 'jax'; expected one of native, torch"):
+        fastmaze.make_vec(SPEC, 2, backend="jax")
     with pytest.raises(ValueError, match="proxy_reward"):
-        VecMazeEnv(SPEC, 2, backend="torch", device="cpu", proxy_reward={"purple": 1.0})
+        fastmaze.make_vec(SPEC, 2, backend="torch", device="cpu", proxy_reward={"purple": 1.0})
     env = _env()
     with pytest.raises(ValueError, match="reset_mask"):
         env.reset(options={"reset_mask": np.ones(4, bool)})
@@ -318,7 +339,7 @@ def test_bad_arguments() -> None:
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error when CUDA is absent")
 def test_cuda_absent_error() -> None:
     with pytest.raises(ValueError, match="CUDA is not available"):
-        VecMazeEnv(SPEC, 2, backend="torch", device="cuda")
+        fastmaze.make_vec(SPEC, 2, backend="torch", device="cuda")
 
 
 @pytest.mark.parametrize("loops", [0.0, 0.6])
@@ -340,7 +361,7 @@ def test_solve_oracles_match_native_info(loops: float) -> None:
 
 def test_host_levels_use_no_native_env() -> None:
     """Level production goes through public calls, not a private native env."""
-    env = VecMazeEnv(SPEC, 4, backend="torch", device="cpu", pool_size=16, block_size=4)
+    env = fastmaze.make_vec(SPEC, 4, backend="torch", device="cpu", pool_size=16, block_size=4)
     assert not any(isinstance(v, VecMazeEnv) for v in vars(env._host).values())
     env.close()
 
@@ -397,8 +418,8 @@ def cpu_oracles(lv: SimpleNamespace) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(o.path_length), torch.from_numpy(o.ambiguous)
 
 
-def cpu_device_levels(env: TorchVecMazeEnv) -> _DeviceLevels:
-    return _DeviceLevels(env, env.block_size, cpu_generate, cpu_oracles)
+def cpu_device_levels(env: TorchVecMazeEnv) -> DeviceLevels:
+    return DeviceLevels(env, env.block_size, cpu_generate, cpu_oracles)
 
 
 @pytest.mark.parametrize("name", list(PACK_SPECS))
@@ -408,7 +429,7 @@ def test_device_packing_matches_host(name: str) -> None:
     spec = PACK_SPECS[name]
     env = TorchVecMazeEnv(spec, 3, seed=9, device="cpu", first_id=40, pool_size=80,
                           block_size=37, level_source="host")  # fmt: skip
-    host, dev = _HostLevels(env, 37, False), cpu_device_levels(env)
+    host, dev = HostLevels(env, 37, False), cpu_device_levels(env)
     for buf, (pos, count) in enumerate([(0, 37), (37, 11)]):
         host.produce(buf, pos, count)
         dev.produce(buf, pos, count)
@@ -424,7 +445,7 @@ def test_device_producer_matches_native(mode: str) -> None:
     replaced by their CPU equivalents, steps as the native env."""
     for rules in RULES[:2]:
         ended, env = _compare("cpu", mode, rules, producer=cpu_device_levels)
-        assert ended > 10 and isinstance(env._host, _DeviceLevels)
+        assert ended > 10 and isinstance(env._host, DeviceLevels)
     _compare("cpu", mode, RULES[0], producer=cpu_device_levels, num_levels=7, block_size=3)
 
 
@@ -439,7 +460,7 @@ def test_cuda_level_sources_match_native(mode: str, source: str) -> None:
     for rules in RULES[:3]:
         ended, env = _compare("cuda", mode, rules, level_source=source)
         assert ended > 10 and env.level_source == source
-        assert isinstance(env._host, _DeviceLevels if source == "device" else _HostLevels)
+        assert isinstance(env._host, DeviceLevels if source == "device" else HostLevels)
     _compare("cuda", mode, RULES[0], level_source=source, num_levels=7, block_size=3)
     _compare("cuda", mode, RULES[1], level_source=source, min_lag=3, pool_size=12)
 
@@ -464,28 +485,31 @@ def test_level_source_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 
     cpu, gpu = torch.device("cpu"), torch.device("cuda", 0)
     ruled = SPEC.replace(rules=(ex.paint_exit_neighbours_blue,))
-    assert _level_source("auto", cpu, SPEC) == ("host", "")
-    assert _level_source("host", gpu, SPEC) == ("host", "")
+    assert choose_level_source("auto", cpu, SPEC) == ("host", "")
+    assert choose_level_source("host", gpu, SPEC) == ("host", "")
     with pytest.raises(ValueError, match="level_source"):
-        _level_source("gpu", cpu, SPEC)
+        choose_level_source("gpu", cpu, SPEC)
     with pytest.raises(ValueError, match="CUDA device"):
-        _level_source("device", cpu, SPEC)
-    source, why = _level_source("auto", gpu, ruled)
+        choose_level_source("device", cpu, SPEC)
+    source, why = choose_level_source("auto", gpu, ruled)
     assert source == "host" and "rules" in why
     with pytest.raises(ValueError, match="rules"):
-        _level_source("device", gpu, ruled)
+        choose_level_source("device", gpu, ruled)
     no = fastmaze.cuda.Availability(False, "numba is not installed (test)")
     monkeypatch.setattr(fastmaze.cuda, "available", lambda: no)
-    assert _level_source("auto", gpu, SPEC) == ("host", "fastmaze.cuda cannot run: " + no.reason)
+    assert choose_level_source("auto", gpu, SPEC) == (
+        "host",
+        "fastmaze.cuda cannot run: " + no.reason,
+    )
     with pytest.raises(ValueError, match="numba is not installed"):
-        _level_source("device", gpu, SPEC)
+        choose_level_source("device", gpu, SPEC)
     sim = fastmaze.cuda.Availability(True, "simulator", True)
     monkeypatch.setattr(fastmaze.cuda, "available", lambda: sim)
-    assert "simulator" in _level_source("auto", gpu, SPEC)[1]
+    assert "simulator" in choose_level_source("auto", gpu, SPEC)[1]
     yes = fastmaze.cuda.Availability(True, "CUDA device test")
     monkeypatch.setattr(fastmaze.cuda, "available", lambda: yes)
-    assert _level_source("auto", gpu, SPEC) == ("device", "")
-    assert _level_source("device", gpu, SPEC) == ("device", "")
+    assert choose_level_source("auto", gpu, SPEC) == ("device", "")
+    assert choose_level_source("device", gpu, SPEC) == ("device", "")
 
 
 def test_bad_level_source() -> None:
@@ -515,7 +539,7 @@ def test_uncoloured_decoys_count_on_both_backends() -> None:
     spec = fastmaze.MazeSpec(size=(4, 4), n_decoys=1)  # decoy_color None: no colour
     kwargs = {"terminate_on_decoy": True, "autoreset_mode": "next_step"}
     native = fastmaze.VecMazeEnv(spec, 64, 3, **kwargs)
-    torch_env = fastmaze.VecMazeEnv(spec, 64, 3, backend="torch", device="cpu", **kwargs)
+    torch_env = fastmaze.make_vec(spec, 64, 3, backend="torch", device="cpu", **kwargs)
     native.reset()
     torch_env.reset()
     actions = np.random.default_rng(3).integers(0, 4, (150, 64))

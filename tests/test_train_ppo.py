@@ -18,6 +18,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import fastmaze  # noqa: E402
+import fastmaze.make  # noqa: E402
 from fastmaze.train.ppo import ActorCritic, PPOConfig, PPOResult, train_ppo  # noqa: E402
 
 PACKAGE_ROOT = str(Path(fastmaze.__file__).resolve().parents[1])  # the fastmaze under test
@@ -300,7 +301,7 @@ def test_train_ppo_validation() -> None:
         train_ppo(SPEC, {"lr": 1.0}, progress=False)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="eval_specs"):
         train_ppo(SPEC, tiny(), eval_specs={"x": 3}, progress=False)  # type: ignore[dict-item]
-    if "torch" not in fastmaze.env.BACKENDS:
+    if "torch" not in fastmaze.make.BACKENDS:
         with pytest.raises(ValueError, match="env_backend"):
             train_ppo(SPEC, tiny(env_backend="torch"), progress=False)
 

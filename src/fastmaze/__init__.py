@@ -8,11 +8,12 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastmaze import io, presets, render
-from fastmaze.env import MazeEnv, VecMazeEnv
+from fastmaze.env import VecMazeEnv
 from fastmaze.evaluate import Evaluation, OraclePolicy, Rollout, evaluate, rollout
 from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
+from fastmaze.make import MazeEnv, make_vec
 from fastmaze.presets import conflict, corner, correlated, decorrelated
 from fastmaze.rules import Feature, Rule, feature, rule, with_probability
 from fastmaze.solve import NO_ACTION, Oracles, shortest_paths, solve
@@ -33,7 +34,7 @@ def __getattr__(name: str) -> object:
 
 
 try:  # gymnasium is optional; with it, fastmaze/Maze-v0 is registered
-    from fastmaze.env import register_envs
+    from fastmaze.make import register_envs
 
     register_envs()
 except ImportError:
@@ -68,6 +69,7 @@ __all__ = [
     "io",
     "level_stats",
     "load",
+    "make_vec",
     "move_exit",
     "presets",
     "remove_cue",

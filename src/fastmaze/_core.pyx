@@ -105,3 +105,4 @@ def layout_hash(uint8_t[:, :, ::1] grid, int threads):
 include "_solve.pxi"
 include "_render.pxi"
 include "_step.pxi"
+include "_rng.pxi"

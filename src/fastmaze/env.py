@@ -1,7 +1,8 @@
-"""Maze environments: `VecMazeEnv` (a batch of envs stepped in C) and `MazeEnv` (one env).
+"""The native vector env: `VecMazeEnv`, a batch of maze envs stepped in C, and the arguments
+and constants every backend shares (`configure`, `VectorBase`, `OBS_KINDS`, `INFO_KEYS`, ...).
 
-Gymnasium is optional: without it `VecMazeEnv` still works (it then has no spaces) and
-`MazeEnv` / `register_envs` raise ImportError.
+Gymnasium is optional: without it `VecMazeEnv` still works (it then has no spaces).
+`fastmaze.make` chooses a backend (`make_vec`) and holds the one-env `MazeEnv`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from fastmaze import _core
 from fastmaze.levels import Levels, _check_int, default_threads, generate_into
-from fastmaze.render import _lut
+from fastmaze.render import rgb_lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 
 try:
@@ -27,7 +28,6 @@ except ImportError:  # gymnasium is optional
 
 OBS_KINDS = ("symbolic", "rgb", "egocentric")
 AUTORESET_MODES = ("next_step", "same_step", "disabled")  # codes 0, 1, 2 in csrc/step.h
-BACKENDS = ("native", "torch")  # "torch": fastmaze.torch_env.TorchVecMazeEnv
 ENV_ID = "fastmaze/Maze-v0"
 INFO_KEYS = (
     "reached_exit",
@@ -50,8 +50,8 @@ _INFO_DTYPES = {
     "ambiguous": np.bool_,
 }
 
-_VectorBase: type = gym.vector.VectorEnv if gym is not None else object
-_EnvBase: type = gym.Env if gym is not None else object
+#: The base class of every backend's vector env: gymnasium's VectorEnv (object without it).
+VectorBase: type = gym.vector.VectorEnv if gym is not None else object
 
 
 def _autoreset_mode(value: Any) -> int:
@@ -127,7 +127,7 @@ def configure(
     return spec
 
 
-class VecMazeEnv(_VectorBase):
+class VecMazeEnv(VectorBase):
     """``num_envs`` maze envs stepped together by the compiled core (C, GIL released, OpenMP).
 
     **Levels.** Levels come from the id stream of ``(spec, seed)``, starting at ``first_id``
@@ -140,9 +140,10 @@ class VecMazeEnv(_VectorBase):
     ``num_levels=K`` (Procgen-style finite training set): the k-th reset since the start (or
     the last ``reset(seed=...)``) plays id first_id + (k mod K) instead of first_id + k.
 
-    **Backends.** ``backend="native"`` (this class) steps in C on numpy arrays;
-    ``backend="torch"`` returns a `fastmaze.torch_env.TorchVecMazeEnv` instead (same
-    semantics, torch tensors on ``device``; torch is imported only then).
+    **Backends.** This class is the native backend: it steps in C on numpy arrays.
+    `fastmaze.torch_env.TorchVecMazeEnv` is the torch backend (same semantics, torch tensors
+    on a device); ``fastmaze.make_vec(spec, ..., backend="native" | "torch")`` builds either.
+    ``backend`` here accepts only "native"; ``device`` only None or "cpu".
 
     **Step.** ``actions``: integer [num_envs], 0 up, 1 right, 2 down, 3 left (row -1, col +1,
     row +1, col -1); a move into a wall leaves the agent in place. The reward of a step is,
@@ -183,18 +184,6 @@ class VecMazeEnv(_VectorBase):
     the agent left and entered (egocentric: the window), a reset rewrites that env's board.
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        """``backend="torch"`` (4th positional or keyword) builds the torch backend."""
-        backend = args[4] if len(args) > 4 else kwargs.get("backend", "native")
-        if cls is VecMazeEnv and backend == "torch":
-            from fastmaze.torch_env import TorchVecMazeEnv
-
-            if len(args) > 4:
-                args = args[:4] + args[5:]
-            kwargs.pop("backend", None)
-            return TorchVecMazeEnv(*args, **kwargs)
-        return super().__new__(cls)
-
     def __init__(
         self,
         spec: AnySpec | None = None,
@@ -218,12 +207,16 @@ class VecMazeEnv(_VectorBase):
         num_threads: int | None = None,
         copy: bool = False,
     ) -> None:
-        if backend not in BACKENDS:
-            raise ValueError(f"backend: {backend!r}; available: {', '.join(BACKENDS)}")
+        if backend != "native":
+            raise ValueError(
+                f"backend: {backend!r}; VecMazeEnv is the native backend. Build another with "
+                f"fastmaze.make_vec(spec, num_envs, ..., backend={backend!r}) "
+                "(backends: native, torch)"
+            )
         if device is not None and str(device) != "cpu":
             raise ValueError(
-                f"device: {device!r}; the native backend runs on the CPU "
-                "(use backend='torch' for another device)"
+                f"device: {device!r}; the native backend runs on the CPU (use "
+                "fastmaze.make_vec(..., backend='torch', device=...) for another device)"
             )
         spec = configure(
             self, spec, num_envs, seed, obs, first_id=first_id, num_levels=num_levels,
@@ -295,7 +288,7 @@ class VecMazeEnv(_VectorBase):
             truncated=self.truncations.view(np.uint8),
             resetting=self._resetting.view(np.uint8),
             obs=self.obs,
-            lut=_lut(spec.palette),
+            lut=rgb_lut(spec.palette),
             proxy=self.proxy,
             scratch=zeros((self.num_threads, 3 * H * W), np.int32),
         )
@@ -465,70 +458,10 @@ class VecMazeEnv(_VectorBase):
         )
 
 
-class MazeEnv(_EnvBase):
-    """One maze env (gymnasium.Env): a `VecMazeEnv` of one env with autoreset disabled.
+def __getattr__(name: str) -> Any:
+    """``MazeEnv`` and ``register_envs`` live in `fastmaze.make`; the old path still imports."""
+    if name in ("MazeEnv", "register_envs"):
+        from fastmaze import make
 
-    Same arguments and rules as `VecMazeEnv`; returns one observation [C, H, W] (a copy),
-    a float reward, bool flags and an info dict of Python scalars. Level k after
-    ``reset(seed=s)`` is id first_id + k of (spec, s). ``backend="torch"`` (with ``device``)
-    steps it on the torch backend: the observation is then a torch tensor on that device,
-    the rest as above.
-    """
-
-    metadata: dict[str, Any] = {"render_modes": []}  # noqa: RUF012
-
-    def __init__(
-        self, spec: AnySpec | None = None, seed: int = 0, obs: str = "symbolic", **kwargs: Any
-    ):
-        if gym is None:
-            raise ImportError("MazeEnv needs gymnasium: pip install gymnasium")
-        kwargs.setdefault("num_threads", 1)
-        self._vec = VecMazeEnv(spec, 1, seed, obs, autoreset_mode="disabled", **kwargs)
-        self.observation_space = self._vec.single_observation_space
-        self.action_space = self._vec.single_action_space
-        self._action: Any = np.zeros(1, np.int64)
-        if not isinstance(self._vec, VecMazeEnv):  # the torch backend: actions as a tensor
-            import torch
-
-            self._action = torch.zeros(1, dtype=torch.int64, device=self._vec.device)
-        self._started = False
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[np.ndarray, dict[str, Any]]:
-        super().reset(seed=seed)
-        obs, info = self._vec.reset(seed=seed)
-        self._started = True
-        return _copy(obs[0]), {k: v[0].item() for k, v in info.items()}
-
-    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
-        if not self._started:
-            raise RuntimeError("call reset() before step()")
-        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)):
-            raise ValueError(f"action: expected an integer 0..3, got {action!r}")
-        if not 0 <= int(action) <= 3:
-            raise ValueError(f"action: {action}; expected 0 up, 1 right, 2 down, 3 left")
-        self._action[0] = action
-        obs, reward, terminated, truncated, info = self._vec.step(self._action)
-        if terminated[0] or truncated[0]:
-            self._started = False
-        info = {k: v[0].item() for k, v in info.items()}
-        return _copy(obs[0]), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
-
-
-def _copy(a: Any) -> Any:
-    """A copy of a numpy array or torch tensor."""
-    return a.copy() if isinstance(a, np.ndarray) else a.clone()
-
-
-def register_envs() -> None:
-    """Registers ``fastmaze/Maze-v0`` (MazeEnv; VecMazeEnv as its vector entry point) with
-    gymnasium, once, so that ``gymnasium.make`` and ``gymnasium.make_vec`` find it."""
-    import gymnasium
-
-    if ENV_ID not in gymnasium.registry:
-        gymnasium.register(
-            id=ENV_ID,
-            entry_point="fastmaze.env:MazeEnv",
-            vector_entry_point="fastmaze.env:VecMazeEnv",
-        )
+        return getattr(make, name)
+    raise AttributeError(f"module 'fastmaze.env' has no attribute {name!r}")

@@ -171,10 +171,10 @@ class Levels:
 @functools.lru_cache(maxsize=64)
 def _components(spec: AnySpec) -> tuple[list[dict], tuple[list[int], list[int]]]:
     """The spec compiled for the core: its components' parameters and the mixture."""
-    from fastmaze.spec import _cdf
+    from fastmaze.spec import core_cdf
 
     comps = spec.components
-    return [s._c_params() for s, _ in comps], _cdf([(k, w) for k, (_, w) in enumerate(comps)])
+    return [s._c_params() for s, _ in comps], core_cdf([(k, w) for k, (_, w) in enumerate(comps)])
 
 
 def generate_into(spec: AnySpec, seed: int, first_id: int, out: Levels, threads: int) -> None:

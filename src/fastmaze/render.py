@@ -40,6 +40,7 @@ __all__ = [
     "color_letters",
     "png_grid",
     "rgb",
+    "rgb_lut",
     "save_png",
     "symbolic",
 ]
@@ -133,8 +134,9 @@ def symbolic(
     return result
 
 
-def _lut(palette: Sequence[str]) -> np.ndarray:
-    """uint8 [P + 3, 3]: floor, the palette colours, wall, agent (csrc/render.h)."""
+def rgb_lut(palette: Sequence[str]) -> np.ndarray:
+    """uint8 [P + 3, 3]: the RGB of every square code of `rgb` (floor, the palette's colours
+    in order, wall) and of the agent, the table of csrc/render.h; both backends draw with it."""
     rows = [FLOOR_RGB, *(COLORS[name] for name in palette), WALL_RGB, AGENT_RGB]
     return np.array(rows, dtype=np.uint8)
 
@@ -175,7 +177,7 @@ def rgb(
         agent,
         len(palette),
         pixels,
-        _lut(palette),
+        rgb_lut(palette),
         bool(hide_colors),
         result,
         _threads(threads),

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from fastmaze import jit
+from fastmaze.rng import numpy_port
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
@@ -321,14 +322,10 @@ _ALPHAS = _alphas(64)
 def applies(seed: int, ids: np.ndarray, index: int, p: float) -> np.ndarray:
     """bool [m]: whether rule ``index`` of a spec (probability ``p``) applies to ``ids``:
     ``offset(seed, index) + id · alpha_index < p · 2^64`` (mod 2^64)."""
-    from fastmaze.twins import _mix64_int
-
     ids = np.asarray(ids, dtype=np.int64)
     if p >= 1.0:
         return np.ones(len(ids), bool)
-    mask = (1 << 64) - 1
-    salt = _mix64_int(((_RULE_FACTOR + 1) * 0xA0761D6478BD642F + index * 0x9E3779B97F4A7C15) & mask)
-    offset = _mix64_int((int(seed) & mask) ^ salt)
+    offset = numpy_port.weyl_offset(seed, _RULE_FACTOR, index)
     with np.errstate(over="ignore"):
         u = np.uint64(offset) + ids.astype(np.uint64) * np.uint64(_ALPHAS[index % 64])
     return u < np.uint64(min(round(p * 2.0**64), 2**64 - 1))

@@ -386,15 +386,15 @@ class MazeSpec:
             "exit_sides": sum(1 << SIDES.index(s) for s in self.exit_sides),
             "exit_region": self.exit_region or 0,
             "exit_corner": CORNERS.index(self.exit_corner),
-            "exit_color": _cdf([(code(c), p) for c, p in self.exit_color]),
-            "n_decoys": _cdf(self.n_decoys),
-            "decoy_color": _cdf([(code(c), p) for c, p in self.decoy_color]),
-            "n_distractors": _cdf(self.n_distractors),
-            "distractor_color": _cdf([(code(c), p) for c, p in self.distractor_color]),
+            "exit_color": core_cdf([(code(c), p) for c, p in self.exit_color]),
+            "n_decoys": core_cdf(self.n_decoys),
+            "decoy_color": core_cdf([(code(c), p) for c, p in self.decoy_color]),
+            "n_distractors": core_cdf(self.n_distractors),
+            "distractor_color": core_cdf([(code(c), p) for c, p in self.distractor_color]),
         }
 
 
-def _cdf(dist: tuple) -> tuple[list[int], list[int]]:
+def core_cdf(dist: tuple) -> tuple[list[int], list[int]]:
     """(values, cumulative thresholds out of 2^64) for the core, zero-probability entries
     dropped; the last threshold is 2^64 - 1 so rounding never loses mass."""
     kept = [(v, p) for v, p in dist if p > 0]

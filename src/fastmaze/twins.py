@@ -13,14 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from fastmaze.rng import numpy_port
+from fastmaze.rng.constants import STREAM_TWIN
 from fastmaze.spec import CORNERS, SIDES
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
-
-_MASK64 = (1 << 64) - 1
-_GOLDEN = 0x9E3779B97F4A7C15
-_STREAM_TWIN = 3  # FM_STREAM_TWIN in csrc/rng.h
 
 
 def _copy(levels: Levels, **changes: Any) -> Levels:
@@ -77,30 +75,11 @@ def remove_cue(levels: Levels, cue: str = "green") -> Levels:
 
 
 # -- move_exit ---------------------------------------------------------------------------------
-def _mix64(z: np.ndarray) -> np.ndarray:
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def _mix64_int(z: int) -> int:
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
-
-
 def twin_below(seed: int, ids: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Uniform integers in [0, n) per level id, a pure function of (seed, id): the first draw
     of the core's SplitMix64 stream ``fm_rng_for(seed, id, FM_STREAM_TWIN)`` followed by
     ``fm_below`` (csrc/rng.h), vectorised. ``ids`` int64 [m], ``n`` [m] (1 ≤ n < 2^32)."""
-    key = _mix64_int((int(seed) & _MASK64) ^ ((_STREAM_TWIN * 0xD1B54A32D192ED03) & _MASK64))
-    ids = np.asarray(ids, dtype=np.int64).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        state = _mix64(np.uint64(key) + ids * np.uint64(_GOLDEN))
-        draw = _mix64(state + np.uint64(_GOLDEN))
-        n = np.asarray(n, dtype=np.uint64)
-        low = draw & np.uint64(0xFFFFFFFF)  # fm_below takes the low 32 bits first
-        return (low * n >> np.uint64(32)).astype(np.int64)
+    return numpy_port.below(numpy_port.rng_for(seed, ids, STREAM_TWIN), n)
 
 
 def _border(rows: int, cols: int, sides: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:

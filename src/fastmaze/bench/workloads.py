@@ -273,7 +273,7 @@ def prepare_torch_step(
     size: int = 6,
     episode_floor: bool = True,
 ) -> Prepared:
-    """The torch backend's step (``VecMazeEnv(..., backend="torch")``) on ``device``, random
+    """The torch backend's step (``fastmaze.make_vec(..., backend="torch")``) on ``device``, random
     actions already on the device; CUDA work is synchronised before the clock is read;
     ``episode_floor`` as in `prepare_step`. On the CPU, ``threads`` is torch's intra-op
     thread count and the host generation threads (restored on close)."""
@@ -285,7 +285,7 @@ def prepare_torch_step(
     if threads is not None:
         torch.set_num_threads(threads)
     spec = fastmaze.correlated(0.95).replace(size=(size, size))
-    env = fastmaze.VecMazeEnv(
+    env = fastmaze.make_vec(
         spec,
         num_envs,
         seed=0,

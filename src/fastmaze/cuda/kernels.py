@@ -27,7 +27,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import cuda, uint64  # a module global: the simulator swaps it in kernels
 
-from fastmaze.cuda import rng as _rng
+from fastmaze.rng import cuda_port as _rng
 
 UNVISITED = 3
 FRONTIER = 2

@@ -1,4 +1,9 @@
-"""PPO (clipped surrogate, GAE) on `fastmaze.VecMazeEnv`, one GPU/CPU or many via ``torchrun``.
+"""PPO training (clipped surrogate, GAE): `PPOConfig` and the `train_ppo` loop (rollouts,
+updates, metrics, evaluation, sync points), on one GPU/CPU or many via ``torchrun``.
+
+The agent is `fastmaze.train.actor_critic.ActorCritic`, the env the trainer's view of either
+backend (`fastmaze.train.rollout_env.RolloutEnv`), checkpoints for exact resume
+`fastmaze.train.ppo_resume`.
 
 >>> from fastmaze.train.ppo import PPOConfig, train_ppo
 >>> result = train_ppo(fastmaze.presets.correlated(0.95), PPOConfig(total_env_steps=25_000_000))
@@ -10,7 +15,7 @@ of 8 minibatches over 256-step rollouts of 64 envs per process. Rewards are not 
 (fastmaze rewards are already O(1)).
 
 **Data path.** Rollouts live in tensors preallocated on the training device; GAE runs
-there. The env is the torch backend (`VecMazeEnv(backend="torch")`, state on the device)
+there. The env is the torch backend (`fastmaze.make_vec(backend="torch")`, state on the device)
 when the tree has it and the device is not the CPU; otherwise the native backend, whose
 buffers are read with `torch.from_numpy` (zero copy on the CPU; through one pinned buffer
 and a non-blocking copy on CUDA). On the CPU the native C step beats tensor operations, which
@@ -51,28 +56,20 @@ import torch
 from torch import nn
 
 import fastmaze
-from fastmaze.env import OBS_KINDS, VecMazeEnv
+from fastmaze.env import OBS_KINDS
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
-from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from fastmaze.train.distributed import Dist, all_reduce_mean, id_range, init_distributed
-from fastmaze.train.models import make_model
+from fastmaze.train.actor_critic import ActorCritic, build_policy
+from fastmaze.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
+from fastmaze.train.distributed import all_reduce_mean, id_range, init_distributed
+from fastmaze.train.models import MODELS
+from fastmaze.train.ppo_resume import RESUMABLE_CHANGES, check_resume, checkpoint_state
+from fastmaze.train.rollout_env import RolloutEnv
 
-__all__ = ["ActorCritic", "PPOConfig", "PPOResult", "train_ppo"]
+__all__ = ["RESUMABLE_CHANGES", "ActorCritic", "PPOConfig", "PPOResult", "train_ppo"]
 
-NUM_ACTIONS = 4
-MODELS = ("impala", "fcn")
 ENV_BACKENDS = ("auto", "native", "torch")
 #: Level ids given to each rank: far more than any run consumes (one per episode start).
 IDS_PER_RANK = 2**40
-#: Config fields a resumed run may change without breaking exactness (the rest must match).
-RESUMABLE_CHANGES = (
-    "total_env_steps",
-    "device",
-    "eval_every",
-    "eval_episodes",
-    "eval_greedy",
-    "checkpoint_path",
-)
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -215,49 +212,6 @@ class PPOConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
-class ActorCritic(nn.Module):
-    """A backbone (`fastmaze.train.models.make_model`) with a policy head (logits [N, 4]) and
-    a value head (value [N]). ``act`` makes it a `fastmaze.evaluate` policy.
-
-    ``binary_obs`` (symbolic and egocentric observations, 0/1 planes): uint8 input is cast to
-    float as is, because the backbones scale uint8 by 1/255, which suits rgb pixels only.
-    """
-
-    def __init__(self, backbone: nn.Module, binary_obs: bool = True) -> None:
-        super().__init__()
-        self.backbone = backbone
-        self.binary_obs = binary_obs
-        features = int(backbone.out_features)
-        self.policy_head = nn.Linear(features, NUM_ACTIONS)
-        self.value_head = nn.Linear(features, 1)
-        nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
-        nn.init.zeros_(self.policy_head.bias)
-        nn.init.orthogonal_(self.value_head.weight, gain=1.0)
-        nn.init.zeros_(self.value_head.bias)
-
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """obs uint8/float [N, C, H, W] -> (logits float32 [N, 4], value float32 [N])."""
-        if self.binary_obs and obs.dtype == torch.uint8:
-            obs = obs.float()
-        h = self.backbone(obs)
-        return self.policy_head(h), self.value_head(h).squeeze(-1)
-
-    @torch.no_grad()
-    def act(self, obs: Any, greedy: bool = False, generator: torch.Generator | None = None) -> Any:
-        """Actions int64 [N] for obs [N, C, H, W] (numpy or torch): the most likely action if
-        ``greedy``, else a sample (from ``generator``, on the model's device; default the
-        global RNG). numpy in, numpy out; a tensor in, a tensor on the model's device out."""
-        device = next(self.parameters()).device
-        is_numpy = isinstance(obs, np.ndarray)
-        x = torch.from_numpy(np.ascontiguousarray(obs)) if is_numpy else obs
-        logits, _ = self(x.to(device, non_blocking=True))
-        if greedy:
-            actions = logits.argmax(-1)
-        else:
-            actions = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
-        return actions.cpu().numpy() if is_numpy else actions
-
-
 @dataclass
 class PPOResult:
     """A finished run: ``policy`` (the `ActorCritic`, unwrapped, on the training device),
@@ -271,122 +225,6 @@ class PPOResult:
     timing: dict[str, float]
     level_ids: tuple[int, int]
     checkpoint: str | None = None
-
-
-class _Env:
-    """A `VecMazeEnv` whose outputs are tensors on ``device``; ``step`` takes actions as a
-    tensor on ``device``. Outputs are views of buffers overwritten by the next call."""
-
-    def __init__(self, spec: AnySpec, cfg: PPOConfig, first_id: int, device: torch.device) -> None:
-        kwargs: dict[str, Any] = dict(cfg.env_kwargs)
-        kwargs.update(
-            obs=cfg.obs,
-            first_id=first_id,
-            autoreset_mode="same_step",
-            max_steps=cfg.max_steps,
-            step_penalty=cfg.step_penalty,
-            proxy_reward=cfg.proxy_reward,
-        )
-        self.device = device
-        self.torch_backend = _use_torch_backend(cfg, device)
-        if self.torch_backend:
-            self.env = VecMazeEnv(
-                spec, cfg.num_envs, cfg.seed, backend="torch", device=device, **kwargs
-            )
-        else:
-            self.env = VecMazeEnv(spec, cfg.num_envs, cfg.seed, **kwargs)
-        self._views: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
-
-    def _tensor(self, a: Any) -> torch.Tensor:
-        """A device tensor of ``a`` (a tensor, or an env-owned numpy buffer)."""
-        if isinstance(a, torch.Tensor):
-            return a.to(self.device, non_blocking=True)
-        # The native env returns the same buffers every call: map each once.
-        key = a.__array_interface__["data"][0]
-        hit = self._views.get(key)
-        if hit is None or hit[0].shape != a.shape:
-            host = torch.from_numpy(a)
-            if self.device.type == "cpu":
-                hit = (host, None)
-            else:  # one pinned staging buffer per env buffer, then an async upload
-                pinned = torch.empty(host.shape, dtype=host.dtype).pin_memory()
-                hit = (pinned, torch.empty(host.shape, dtype=host.dtype, device=self.device))
-            self._views[key] = hit
-        host_t, dev = hit
-        if dev is None:
-            return host_t
-        # Safe to overwrite the pinned buffer: every rollout step syncs on the actions before
-        # the env writes again, so the previous upload has finished.
-        host_t.numpy()[...] = a
-        return dev.copy_(host_t, non_blocking=True)
-
-    @property
-    def next_id(self) -> int:
-        return int(self.env.next_id)
-
-    def reset(self) -> torch.Tensor:
-        obs, _ = self.env.reset()
-        return self._tensor(obs)
-
-    def step(self, actions: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """-> obs, reward f32, terminated bool, truncated bool, final_obs, and the ended
-        episodes' return f32, length i32, reached_exit bool, reached_decoy bool [N]."""
-        if self.torch_backend:
-            a: Any = actions
-        else:
-            a = actions.cpu().numpy()
-        obs, reward, terminated, truncated, info = self.env.step(a)
-        final = info["final_info"]
-        t = self._tensor
-        return (
-            t(obs),
-            t(reward),
-            t(terminated),
-            t(truncated),
-            t(info["final_obs"]),
-            t(final["episode_return"]),
-            t(final["episode_length"]),
-            t(final["reached_exit"]),
-            t(final["reached_decoy"]),
-        )
-
-
-def _torch_backend_available() -> bool:
-    import fastmaze.env
-
-    return "torch" in getattr(fastmaze.env, "BACKENDS", ())
-
-
-def _use_torch_backend(cfg: PPOConfig, device: torch.device) -> bool:
-    if cfg.env_backend == "torch":
-        if not _torch_backend_available():
-            raise ValueError("env_backend='torch': this fastmaze has no torch backend")
-        return True
-    if cfg.env_backend == "native":
-        return False
-    # auto: the torch backend on accelerators (no host round trip); the C step on the CPU.
-    return _torch_backend_available() and device.type != "cpu" and cfg.obs == "symbolic"
-
-
-def _build_policy(spec: AnySpec, cfg: PPOConfig, obs_shape: tuple[int, ...]) -> ActorCritic:
-    """The model, initialised from ``cfg.seed`` without touching the global RNG."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(cfg.seed)
-        c, h, w = obs_shape
-        return ActorCritic(
-            make_model(cfg.model, c, h, w, **cfg.model_kwargs), binary_obs=cfg.obs != "rgb"
-        )
-
-
-def _broadcast_objects(obj: Any, dist: Dist) -> list[Any]:
-    """Every rank's ``obj``, in rank order."""
-    if dist.world_size == 1:
-        return [obj]
-    import torch.distributed as tdist
-
-    out: list[Any] = [None] * dist.world_size
-    tdist.all_gather_object(out, obj)
-    return out
 
 
 def train_ppo(
@@ -452,7 +290,7 @@ def train_ppo(
     saved: dict[str, Any] | None = None
     if resume is not None:
         saved = load_checkpoint(resume, map_location="cpu")
-        _check_resume(saved, spec, cfg, world)
+        check_resume(saved, spec, cfg, world)
         mine = saved["ranks"][dist.rank]
         rank_first, env_first = mine["first_id"], mine["next_id"]
         sample_gen.set_state(mine["sample_gen"])
@@ -466,9 +304,9 @@ def train_ppo(
                 f"{num_updates} updates (total_env_steps {cfg.total_env_steps})"
             )
 
-    env = _Env(spec, cfg, env_first, device)
+    env = RolloutEnv(spec, cfg, env_first, device)
     obs_shape = tuple(env.env.single_obs_shape)
-    policy = _build_policy(spec, cfg, obs_shape).to(device)
+    policy = build_policy(cfg, obs_shape).to(device)
     optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
     if saved is not None:
         policy.load_state_dict(saved["policy"])
@@ -658,7 +496,7 @@ def train_ppo(
         # sync point: checkpoint, then restart every env on the next ids of its stream
         sync = cfg.checkpoint_every > 0 and update % cfg.checkpoint_every == 0
         if ckpt_path is not None and (sync or update == num_updates):
-            state = _checkpoint_state(
+            state = checkpoint_state(
                 spec,
                 cfg,
                 update,
@@ -721,54 +559,3 @@ def _evaluate(
         for key in ("exit", "proxy", "neither"):
             out[f"eval/{name}/{key}"] = float(row[key][0])
     return out
-
-
-def _checkpoint_state(
-    spec: AnySpec,
-    cfg: PPOConfig,
-    update: int,
-    policy: ActorCritic,
-    optimizer: torch.optim.Optimizer,
-    history: list[dict[str, Any]],
-    env: _Env,
-    rank_first: int,
-    sample_gen: torch.Generator,
-    perm_gen: torch.Generator,
-    dist: Dist,
-    exact: bool,
-) -> dict[str, Any]:
-    """Everything a resume needs; per-rank parts gathered from every rank (a collective)."""
-    mine = {
-        "first_id": rank_first,
-        "next_id": env.next_id,
-        "sample_gen": sample_gen.get_state(),
-        "perm_gen": perm_gen.get_state(),
-        "rng": rng_state(),
-    }
-    return {
-        "format": "fastmaze.ppo/1",
-        "spec": repr(spec),
-        "config": cfg.to_dict(),
-        "world_size": dist.world_size,
-        "update": update,
-        "exact": exact,
-        "policy": policy.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "history": history,
-        "ranks": _broadcast_objects(mine, dist),
-    }
-
-
-def _check_resume(saved: Mapping[str, Any], spec: AnySpec, cfg: PPOConfig, world: int) -> None:
-    if saved.get("format") != "fastmaze.ppo/1":
-        raise ValueError("resume: not a fastmaze PPO checkpoint")
-    if saved["spec"] != repr(spec):
-        raise ValueError(f"resume: the checkpoint was trained on {saved['spec']}, not {spec!r}")
-    if saved["world_size"] != world:
-        raise ValueError(
-            f"resume: the checkpoint has {saved['world_size']} ranks, this run {world}"
-        )
-    now = cfg.to_dict()
-    diff = sorted(k for k in now if k not in RESUMABLE_CHANGES and now[k] != saved["config"].get(k))
-    if diff:
-        raise ValueError(f"resume: config differs from the checkpoint's in {diff}")
