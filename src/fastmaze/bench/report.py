@@ -299,7 +299,10 @@ def markdown(
     out += peers_table(doc)
     if old is not None:
         out += comparison_table(compare(old, doc), old, old_path)
-    notes = [f"- {s['workload']}: {s['reason']}" for s in doc["skipped"]]
+    by_reason: dict[str, list[str]] = {}
+    for s in doc["skipped"]:
+        by_reason.setdefault(s["reason"], []).append(s["workload"])
+    notes = [f"- {', '.join(names)}: {reason}" for reason, names in by_reason.items()]
     notes += [
         f"- {f['workload']} ({f['threads']} thr.): FAILED: {f['error']}" for f in doc["failed"]
     ]
