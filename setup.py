@@ -14,7 +14,14 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-CSRC = ["csrc/generate.c", "csrc/place.c", "csrc/solve.c", "csrc/render.c", "csrc/step.c"]
+CSRC = [
+    "csrc/generate.c",
+    "csrc/place.c",
+    "csrc/solve.c",
+    "csrc/render.c",
+    "csrc/step.c",
+    "csrc/walk.c",
+]
 OPENMP_PROBE = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
 
 

@@ -15,6 +15,8 @@
 
 enum { FM_ALG_BACKTRACKER = 0, FM_ALG_KRUSKAL, FM_ALG_PRIM, FM_ALG_WILSON, FM_ALG_OPEN };
 enum { FM_SIDE_TOP = 1, FM_SIDE_RIGHT = 2, FM_SIDE_BOTTOM = 4, FM_SIDE_LEFT = 8 };
+/* Decoy placement: any free cell, or off every shortest start -> exit path (place.c). */
+enum { FM_PLACE_ANYWHERE = 0, FM_PLACE_OFF_PATH = 1 };
 /* Corners, clockwise from top-left; -1 means "none". */
 enum { FM_CORNER_TOP_LEFT = 0, FM_CORNER_TOP_RIGHT, FM_CORNER_BOTTOM_RIGHT, FM_CORNER_BOTTOM_LEFT };
 
@@ -40,6 +42,9 @@ typedef struct {
     fm_dist decoy_color;
     fm_dist n_distractors;
     fm_dist distractor_color;
+    int32_t decoy_placement; /* FM_PLACE_* */
+    int32_t branch;          /* off-path decoys: the ways part >= branch steps before either */
+    int32_t false_exits;     /* sealed openings in the outer wall besides the exit */
 } fm_spec;
 
 /* Outputs of a batch of n levels, each array C-contiguous, level-major. */

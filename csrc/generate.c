@@ -52,7 +52,14 @@ static int scratch_init(fm_scratch *w, const fm_geometry *g)
     w->work = malloc(sizeof(int32_t) * (size_t)(g->n_edges + 1));
     w->perm = malloc(sizeof(int32_t) * (size_t)g->n_cells);
     w->undo = malloc(sizeof(int32_t) * (size_t)g->n_cells);
-    if (!w->board || !w->dir || !w->stack || !w->aux || !w->work || !w->perm || !w->undo) return -1;
+    w->dist_b = malloc(sizeof(int32_t) * p);
+    w->dist_c = malloc(sizeof(int32_t) * p);
+    w->list = malloc(sizeof(int32_t) * p);
+    w->openings = malloc(sizeof(int32_t) * (size_t)(2 * (g->rows + g->cols)));
+    w->mark = malloc(p);
+    if (!w->board || !w->dir || !w->stack || !w->aux || !w->work || !w->perm || !w->undo ||
+        !w->dist_b || !w->dist_c || !w->list || !w->openings || !w->mark)
+        return -1;
     for (int32_t k = 0; k < g->n_cells; k++) w->perm[k] = k;
     return 0;
 }
@@ -66,6 +73,11 @@ static void scratch_free(fm_scratch *w)
     free(w->work);
     free(w->perm);
     free(w->undo);
+    free(w->dist_b);
+    free(w->dist_c);
+    free(w->list);
+    free(w->openings);
+    free(w->mark);
 }
 
 /* Depth-first search with an explicit stack (the "recursive backtracker"). */
@@ -242,6 +254,8 @@ static int spec_ok(const fm_spec *s, const fm_spec *first, int32_t max_decoys)
     if (!dist_ok(&s->exit_color, 0, 255) || !dist_ok(&s->decoy_color, 0, 255) ||
         !dist_ok(&s->distractor_color, 0, 255))
         return 0;
+    if (s->decoy_placement < FM_PLACE_ANYWHERE || s->decoy_placement > FM_PLACE_OFF_PATH) return 0;
+    if (s->branch < 1 || s->false_exits < 0 || s->false_exits >= 2 * (s->rows + s->cols)) return 0;
     return 1;
 }
 
@@ -288,13 +302,18 @@ int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixtur
                 uint64_t id = (uint64_t)(first_id + k);
                 uint64_t u = fm_weyl(seed, FM_FACTOR_COMPONENT, id);
                 int32_t m = fm_pick_index(mixture, u), c = mixture->value[m];
-                fm_rng r = fm_rng_for(seed, id, FM_STREAM_LAYOUT);
-                fm_carve(&g, &specs[c], &w, &r);
+                const fm_spec *s = &specs[c];
+                /* Only the searched placements may retry; the others keep their one draw. */
+                int32_t attempts = s->decoy_placement || s->false_exits ? FM_MAX_ATTEMPTS : 1;
+                int failed = 1;
+                for (int32_t a = 0; a < attempts && failed; a++) {
+                    fm_rng r = fm_rng_for(seed, id, FM_STREAM_LAYOUT + FM_STREAM_RETRY * (uint64_t)a);
+                    fm_carve(&g, s, &w, &r);
+                    failed = fm_place(&g, s, exits + c * per_spec, n_exits[c], &w, seed, (int64_t)id,
+                                      a, fm_rescale(mixture, m, u), &out, k);
+                }
                 out.component[k] = (uint8_t)c;
-                if (fm_place(&g, &specs[c], exits + c * per_spec, n_exits[c], &w, seed, (int64_t)id,
-                             fm_rescale(mixture, m, u), &out, k) &&
-                    k < my_failed)
-                    my_failed = k;
+                if (failed && k < my_failed) my_failed = k;
             }
         }
 #pragma omp critical(fm_generate_result)

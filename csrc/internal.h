@@ -38,7 +38,22 @@ typedef struct {
     int32_t *work;  /* [n_edges] shuffled edges, loop candidates */
     int32_t *perm;  /* [n_cells] identity at rest (see place.c) */
     int32_t *undo;  /* [n_cells] swaps to undo */
+    /* Off-path decoys and false exits (place.c): */
+    int32_t *dist_b;   /* [padded] second and third BFS distances */
+    int32_t *dist_c;   /* [padded] */
+    int32_t *list;     /* [padded] candidate squares, walled passages */
+    int32_t *openings; /* [2 * (rows + cols)] candidate false openings */
+    uint8_t *mark;     /* [padded] FM_MARK_* bits */
 } fm_scratch;
+
+#define FM_MARK_PATH 1  /* on the protected (canonical) start -> exit path */
+#define FM_MARK_SEAL 2  /* in the region being sealed off */
+#define FM_MARK_TAKEN 4 /* a decoy */
+
+/* Placement retries: attempt a of a level uses the streams keyed by (seed, id, stream +
+ * FM_STREAM_RETRY * a); attempt 0 is the level as it is drawn without retries. */
+#define FM_STREAM_RETRY 16
+#define FM_MAX_ATTEMPTS 64
 
 /* Index of the category of u: the first k with u < cdf[k], the last one otherwise. */
 static inline int32_t fm_pick_index(const fm_dist *d, uint64_t u)
@@ -80,7 +95,8 @@ static inline void fm_unpad(const fm_geometry *g, int32_t p, int32_t *rc)
 
 void fm_carve(const fm_geometry *g, const fm_spec *s, fm_scratch *w, fm_rng *r);
 int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32_t n_exits,
-             fm_scratch *w, uint64_t seed, int64_t id, uint64_t exit_u, fm_levels *out, int64_t k);
+             fm_scratch *w, uint64_t seed, int64_t id, int32_t attempt, uint64_t exit_u,
+             fm_levels *out, int64_t k);
 int32_t fm_exit_candidates(const fm_geometry *g, const fm_spec *s, int32_t *out);
 void fm_bfs(const fm_geometry *g, const uint8_t *board, int32_t source, int32_t *dist, int32_t *queue);
 

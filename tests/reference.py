@@ -145,3 +145,78 @@ def solve_level(
         "ambiguous": ambiguous,
         "decision": decision,
     }
+
+
+def greedy_walk(
+    grid: np.ndarray,
+    color: np.ndarray,
+    start: tuple[int, int],
+    exit_: tuple[int, int],
+    decoys: list[tuple[int, int]],
+    actions: np.ndarray,
+    cue_code: int,
+    max_steps: int,
+) -> tuple[int, int, int, int]:
+    """(outcome, steps, excess, reason) of the greedy walk on an action map [H, W], coded as
+    `fastmaze.walk.OUTCOMES` / `REASONS`: follow the action of the current square until the
+    walk enters the exit (1) or a decoy (2 of the cue colour, 3 otherwise), re-enters a
+    visited square (neither, loop), has no move (neither, stall: a wall, the board's edge
+    or NO_ACTION) or has made max_steps moves (neither, max_steps)."""
+    H, W = grid.shape
+    square = tuple(int(v) for v in start)
+    visited = {square}
+    steps = 0
+    while True:
+        if steps >= max_steps:
+            return 0, steps, -1, 3
+        action = int(actions[square])
+        if action > 3:
+            return 0, steps, -1, 2
+        r, c = square[0] + MOVES[action][0], square[1] + MOVES[action][1]
+        if not (0 <= r < H and 0 <= c < W) or grid[r, c] != 0:
+            return 0, steps, -1, 2
+        square = (r, c)
+        steps += 1
+        if square == tuple(exit_):
+            return 1, steps, steps - int(bfs(grid, start)[square]), 0
+        if square in decoys:
+            return (2 if color[square] == cue_code else 3), steps, -1, 0
+        if square in visited:
+            return 0, steps, -1, 1
+        visited.add(square)
+
+
+def off_path(
+    grid: np.ndarray,
+    start: tuple[int, int],
+    exit_: tuple[int, int],
+    decoy: tuple[int, int],
+    branch: int,
+) -> bool:
+    """Whether `decoy` is off the path: on no shortest start→exit path, the exit on no
+    shortest start→decoy path, and the two ways part at least `branch` steps before either:
+    the last square on both a shortest way to the exit and one to the decoy is at least
+    `branch` steps from each of them."""
+    from_start, to_exit, to_decoy = bfs(grid, start), bfs(grid, exit_), bfs(grid, decoy)
+    length, reach = int(from_start[exit_]), int(from_start[decoy])
+    if length < 0 or reach < 0:
+        return False
+    if from_start[decoy] + to_exit[decoy] == length:
+        return False
+    if from_start[exit_] + to_decoy[exit_] == reach:
+        return False
+    common = [
+        int(from_start[s])
+        for s in floor_squares(grid)
+        if from_start[s] >= 0
+        and from_start[s] + to_exit[s] == length
+        and from_start[s] + to_decoy[s] == reach
+    ]
+    part = max(common)
+    return reach - part >= branch and length - part >= branch
+
+
+def openings(grid: np.ndarray) -> list[tuple[int, int]]:
+    """Floor squares of the outer ring of the board."""
+    H, W = grid.shape
+    return [(r, c) for r, c in floor_squares(grid) if r in (0, H - 1) or c in (0, W - 1)]

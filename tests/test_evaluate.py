@@ -86,13 +86,22 @@ def test_oracle_policy_reaches_every_exit_optimally():
 
 def test_oracle_meets_the_decoy_exactly_on_ambiguous_levels():
     # In a perfect maze the shortest path is unique: the oracle enters the decoy first
-    # exactly when the decoy lies on it, which is the ambiguity flag.
-    result = fm.evaluate("oracle", fm.conflict(size=(6, 6)), 2000, num_envs=128)
+    # exactly when the decoy lies on it, which is the ambiguity flag (decoys placed anywhere:
+    # the default off-path placement of conflict() leaves no ambiguous level).
+    spec = fm.conflict(size=(6, 6), decoy_placement="anywhere")
+    result = fm.evaluate("oracle", spec, 2000, num_envs=128)
     np.testing.assert_array_equal(result.outcome == DECOY, result.ambiguous)
     assert 0 < result.ambiguous.sum() < len(result.ambiguous)
     rows = {r["group"]: r for r in result.rows()}
     assert rows["unambiguous"]["exit"][0] == 1.0
     assert rows["ambiguous"]["proxy"][0] == 1.0
+
+
+def test_off_path_conflict_levels_are_never_ambiguous():
+    result = fm.evaluate("oracle", fm.conflict(size=(6, 6)), 2000, num_envs=128)
+    assert not result.ambiguous.any() and (result.outcome == EXIT).all()
+    rows = {r["group"]: r for r in result.rows()}
+    assert rows["all"]["exit"][0] == 1.0
 
 
 def test_evaluation_is_one_episode_per_level_whatever_the_batch():

@@ -136,6 +136,14 @@ def test_matches_native(device: str, obs: str, mode: str, rules: int) -> None:
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("obs", OBS)
+def test_false_exits_and_off_path_decoys_match_native(device: str, obs: str) -> None:
+    spec = SPEC.replace(false_exits=3, decoy_placement="off_path", branch=2)
+    ended, _ = _compare(device, "same_step", RULES[2], spec=spec, obs=obs, **OBS[obs])
+    assert ended > 10
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(
     ("obs", "params"),
     [
@@ -551,3 +559,12 @@ def test_uncoloured_decoys_count_on_both_backends() -> None:
         np.testing.assert_array_equal(info_n["reached_decoy"], info_t["reached_decoy"].numpy())
         reached += int(info_n["reached_decoy"].sum())
     assert reached > 0
+
+
+def test_host_only_placement_fills_the_pool_from_the_host() -> None:
+    cuda = torch.device("cuda")
+    for spec in (fastmaze.conflict(), SPEC.replace(false_exits=1)):
+        source, why = choose_level_source("auto", cuda, spec)
+        assert source == "host" and "host core" in why
+        with pytest.raises(ValueError, match="placed by the host core"):
+            choose_level_source("device", cuda, spec)

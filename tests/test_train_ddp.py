@@ -47,6 +47,20 @@ for steps in (1, 2, 3):  # the parameters after each of the first three updates
     params.append(torch.cat([p.detach().flatten() for p in r["model"].parameters()]))
 np.save(os.path.join(folder, f"ids{rank}.npy"), r["batch_id_ranges"])
 np.save(os.path.join(folder, f"params{rank}.npy"), torch.stack(params).numpy())
+path = train_supervised(  # the path task: policy-map targets, recurrent model
+    SupervisedConfig(
+        spec=fm.randomized(0.5, size=(3, 3)), task="path", model="recurrent", steps=2,
+        batch=16, seed=0, progress=False, threads=1, eval_episodes=10,
+        model_kwargs={"channels": 4, "iterations": 2},
+    ),
+    dist,
+)
+np.save(os.path.join(folder, f"path_ids{rank}.npy"), path["batch_id_ranges"])
+flat = torch.cat([p.detach().flatten() for p in path["model"].parameters()])
+np.save(os.path.join(folder, f"path_params{rank}.npy"), flat.numpy())
+if rank == 0:  # the realised statistics cover both ranks' levels
+    assert path["stream_stats"]["levels"] == 2 * 16 * world, path["stream_stats"]
+    assert set(path["metrics"]["conflict"]) >= {"exit", "proxy", "other", "neither"}
 tdist.destroy_process_group()
 os._exit(0)  # skip interpreter teardown, where torch's thread pools have aborted the process
 """
@@ -95,6 +109,12 @@ def test_two_gloo_processes(tmp_path) -> None:
     p0, p1 = (np.load(tmp_path / f"params{r}.npy") for r in (0, 1))
     np.testing.assert_array_equal(p0, p1)
     assert not np.array_equal(p0[0], p0[2])  # the updates changed something
+    path_ids = [np.load(tmp_path / f"path_ids{r}.npy") for r in (0, 1)]
+    spans = [set(range(lo, hi + 1)) for r in path_ids for lo, hi in r]
+    assert len(spans) == 4 and sum(len(s) for s in spans) == len(set().union(*spans))
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "path_params0.npy"), np.load(tmp_path / "path_params1.npy")
+    )
 
 
 def test_id_range_partitions() -> None:

@@ -14,12 +14,13 @@ from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.make import MazeEnv, make_vec
-from fastmaze.presets import conflict, corner, correlated, decorrelated
+from fastmaze.presets import conflict, corner, correlated, decorrelated, randomized
 from fastmaze.rules import Feature, Rule, feature, rule, with_probability
 from fastmaze.solve import NO_ACTION, Oracles, shortest_paths, solve
 from fastmaze.spec import COLORS, DEFAULT_PALETTE, MazeSpec, Mixture, uniform
 from fastmaze.stats import Stats, level_stats
 from fastmaze.twins import move_exit, remove_cue, swap_colors
+from fastmaze.walk import OUTCOMES, Walk, walk, walk_path
 
 __version__ = "0.1.0"
 
@@ -44,6 +45,7 @@ __all__ = [
     "COLORS",
     "DEFAULT_PALETTE",
     "NO_ACTION",
+    "OUTCOMES",
     "Evaluation",
     "Feature",
     "Levels",
@@ -56,6 +58,7 @@ __all__ = [
     "Rule",
     "Stats",
     "VecMazeEnv",
+    "Walk",
     "__version__",
     "assert_disjoint",
     "conflict",
@@ -72,6 +75,7 @@ __all__ = [
     "make_vec",
     "move_exit",
     "presets",
+    "randomized",
     "remove_cue",
     "render",
     "rollout",
@@ -82,5 +86,7 @@ __all__ = [
     "solve",
     "swap_colors",
     "uniform",
+    "walk",
+    "walk_path",
     "with_probability",
 ]

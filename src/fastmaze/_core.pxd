@@ -28,6 +28,9 @@ cdef extern from "fastmaze.h" nogil:
         fm_dist decoy_color
         fm_dist n_distractors
         fm_dist distractor_color
+        int32_t decoy_placement
+        int32_t branch
+        int32_t false_exits
 
     ctypedef struct fm_levels:
         uint8_t *grid

@@ -46,6 +46,9 @@ cdef int _fill_spec(fm_spec *s, dict p) except -1:
     _fill_dist(&s.decoy_color, p["decoy_color"])
     _fill_dist(&s.n_distractors, p["n_distractors"])
     _fill_dist(&s.distractor_color, p["distractor_color"])
+    s.decoy_placement = p["decoy_placement"]
+    s.branch = p["branch"]
+    s.false_exits = p["false_exits"]
     return 0
 
 
@@ -85,7 +88,10 @@ def generate_into(list params, tuple mixture, uint64_t seed, int64_t first_id,
     if result == FM_ERR_MEMORY:
         raise MemoryError("the compiled core could not allocate its scratch buffers")
     if result != FM_OK:
-        raise RuntimeError(f"level {result} could not be placed")
+        raise RuntimeError(
+            f"level {result} could not be placed: no draw the spec allows (64 attempts with "
+            "off-path decoys or false exits, else one) fits its start, decoys and openings; "
+            "loosen min_distance, branch, n_decoys, n_distractors or false_exits")
 
 
 def layout_hash(uint8_t[:, :, ::1] grid, int threads):
@@ -106,3 +112,4 @@ include "_solve.pxi"
 include "_render.pxi"
 include "_step.pxi"
 include "_rng.pxi"
+include "_walk.pxi"

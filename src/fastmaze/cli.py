@@ -118,10 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
     show.set_defaults(run=_show)
 
     exp = sub.add_parser("experiment", help="run an experiment preset (needs torch)")
-    exp.add_argument("name", nargs="?", help="preset (default shortcut-map; see --list)")
+    exp.add_argument("name", nargs="?", help="preset (default trajectory; see --list)")
     exp.add_argument("--out", type=Path, help="results folder (default results/NAME)")
     exp.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a field"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a field (value as JSON, else a string); checked before anything runs",
     )
     exp.add_argument("--list", action="store_true", help="list the presets")
     exp.set_defaults(run=_experiment)

@@ -43,7 +43,9 @@ class Levels:
 
     Board squares are (row, col) on an H × W board, H = 2·rows+1, W = 2·cols+1.
 
-    - ``grid``: uint8 [n, H, W], 1 = wall, 0 = floor (the exit square is floor).
+    - ``grid``: uint8 [n, H, W], 1 = wall, 0 = floor (the exit square is floor; with
+      ``MazeSpec.false_exits`` the outer ring has further floor openings, each sealed off
+      from the start's region).
     - ``color``: uint8 [n, H, W], 0 = no colour, k = ``palette[k - 1]``.
     - ``start``, ``exit``: int32 [n, 2], board (row, col) of the agent's start and the exit.
     - ``decoys``: int32 [n, max_decoys, 2], board (row, col), -1 past ``n_decoys``.

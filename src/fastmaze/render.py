@@ -199,8 +199,9 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
     """A text picture of level ``index``: a title line, the board, a legend line.
 
     ``#`` wall, ``.`` floor, ``A`` the agent's start, ``E`` the exit (its colour is named in
-    the legend), coloured squares (decoys, distractors) as lower-case letters of their colour
-    (`color_letters`). Every square is drawn with the same width.
+    the legend), ``F`` a false exit (`MazeSpec.false_exits`), coloured squares (decoys,
+    distractors) as lower-case letters of their colour (`color_letters`). Every square is
+    drawn with the same width.
     """
     n = len(levels)
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
@@ -220,6 +221,8 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
         return palette[code - 1] if 1 <= code <= len(palette) else None
 
     seen: set[str] = set()
+    H, W = grid.shape
+    false_exits = False
     lines = [
         f"level {int(levels.ids[index])} (index {index}), {grid.shape[0]}x{grid.shape[1]} squares"
     ]
@@ -231,6 +234,9 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
                 symbol = "A"
             elif (r, c) == exit_:
                 symbol = "E"
+            elif not grid[r, c] and (r in (0, H - 1) or c in (0, W - 1)):
+                symbol = "F"  # a false exit: an opening sealed off from the start
+                false_exits = True
             elif grid[r, c]:
                 symbol = "#" * width
             elif name is not None:
@@ -242,6 +248,7 @@ def ascii(levels: Levels, index: int = 0, *, hide_colors: bool = False) -> str:
         lines.append("".join(row))
     exit_name = None if hide_colors else name_of(int(color[exit_]))
     legend = ["# wall", ". floor", "A start", f"E exit ({exit_name or 'no colour'})"]
+    legend += ["F false exit (sealed)"] if false_exits else []
     legend += [f"{letters[name].strip()} {name}" for name in palette if name in seen]
     lines.append("legend: " + ", ".join(legend))
     return "\n".join(lines)

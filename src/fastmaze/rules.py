@@ -61,10 +61,11 @@ INVARIANTS = {
     1: "a grid value is not 0 (floor) or 1 (wall)",
     2: "a colour code is outside the palette",
     3: "the exit is not a non-corner square of the outer ring",
-    4: "the outer ring is not wall everywhere but at the exit",
+    4: "the outer ring has other openings than the exit and the spec's false exits",
     5: "the start is not a floor square inside the ring",
     6: "a decoy is not a floor square inside the ring, or sits on the start or another decoy",
     7: "the exit cannot be reached from the start",
+    8: "the start reaches a false exit (an opening other than the exit)",
 }
 _RULE_FACTOR = 16  # Weyl salt of rule conditioning (csrc/rng.h factors are 0..4)
 
@@ -335,7 +336,7 @@ def applies(seed: int, ids: np.ndarray, index: int, p: float) -> np.ndarray:
 _checker: Any = None
 
 
-def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors, seen, queue):
+def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors, openings, seen, queue):
     H, W = grid.shape
     for r in range(H):
         for c in range(W):
@@ -348,11 +349,14 @@ def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors, seen, qu
     on_col = (ec == 0 or ec == W - 1) and 0 < er < H - 1
     if not (on_row or on_col) or grid[er, ec] != 0:
         return 3
+    ring_floor = 0
     for r in range(H):
         for c in range(W):
             ring = r == 0 or c == 0 or r == H - 1 or c == W - 1
-            if ring and grid[r, c] == 0 and not (r == er and c == ec):
-                return 4
+            if ring and grid[r, c] == 0:
+                ring_floor += 1
+    if ring_floor != openings:  # the exit (floor, invariant 3) and the false exits
+        return 4
     sr, sc = start[0], start[1]
     if not (0 < sr < H - 1 and 0 < sc < W - 1) or grid[sr, sc] != 0:
         return 5
@@ -375,7 +379,9 @@ def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors, seen, qu
         head += 1
         r, c = q // W, q % W
         if r == er and c == ec:
-            return 0
+            if openings == 1:
+                return 0
+            continue  # the exit ends every way through it; the false exits are checked below
         for d in range(4):
             nr, nc = r, c
             if d == 0:
@@ -390,10 +396,18 @@ def _check_level(grid, color, start, exit_, decoys, n_decoys, n_colors, seen, qu
                 seen[nr * W + nc] = 1
                 queue[tail] = nr * W + nc
                 tail += 1
-    return 7
+    if seen[er * W + ec] == 0:
+        return 7
+    if openings > 1:
+        for r in range(H):
+            for c in range(W):
+                ring = r == 0 or c == 0 or r == H - 1 or c == W - 1
+                if ring and seen[r * W + c] != 0 and not (r == er and c == ec):
+                    return 8
+    return 0
 
 
-def _check_driver(idx, grid, color, start, exit_, decoys, n_decoys, n_colors, out):
+def _check_driver(idx, grid, color, start, exit_, decoys, n_decoys, n_colors, openings, out):
     m, size, block = idx.shape[0], grid.shape[1] * grid.shape[2], 1024
     for b in prange((m + block - 1) // block):  # noqa: F821
         seen = np.empty(size, np.uint8)  # scratch allocated per block, not per level
@@ -401,16 +415,21 @@ def _check_driver(idx, grid, color, start, exit_, decoys, n_decoys, n_colors, ou
         for j in range(b * block, min(m, (b + 1) * block)):
             i = idx[j]
             out[j] = _kernel(
-                grid[i], color[i], start[i], exit_[i], decoys[i], n_decoys[i], n_colors, seen, queue
-            )
+                grid[i], color[i], start[i], exit_[i], decoys[i], n_decoys[i], n_colors, openings,
+                seen, queue,
+            )  # fmt: skip
 
 
-def _check(idx: np.ndarray, arrays: tuple[np.ndarray, ...], n_colors: int) -> np.ndarray:
+def _check(
+    idx: np.ndarray, arrays: tuple[np.ndarray, ...], n_colors: int, openings: int = 1
+) -> np.ndarray:
+    """Invariant codes (0 = all hold) of levels idx; ``openings``: floor squares the outer ring
+    must have (the exit and the spec's false exits)."""
     global _checker
     if _checker is None:
         _checker = _specialise(_check_driver, jit.kernel(_check_level), "invariants")
     out = np.zeros(len(idx), np.int8)
-    _checker(idx, *arrays, np.int64(n_colors), out)
+    _checker(idx, *arrays, np.int64(n_colors), np.int64(openings), out)
     return out
 
 
@@ -443,7 +462,7 @@ def apply_rules(
                     continue
                 states = _rng_for(seed, ids[idx], k)
                 r.driver()(idx, *arrays, states)
-                codes = _check(idx, arrays, n_colors)
+                codes = _check(idx, arrays, n_colors, 1 + s.false_exits)
                 bad = np.flatnonzero(codes)
                 if len(bad):
                     first = int(codes[bad[0]])

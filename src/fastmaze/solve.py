@@ -93,18 +93,28 @@ def _array(what: str, value: np.ndarray, shape: tuple, dtype: type) -> np.ndarra
     return np.ascontiguousarray(value, dtype=dtype)
 
 
-def _boards(levels: Levels) -> tuple[np.ndarray, ...]:
-    """(grid, start, exit, decoys, n_decoys) of levels, checked, C-contiguous, typed."""
+def _typed(levels: Levels) -> tuple[np.ndarray, ...]:
+    """(grid, start, exit, decoys, n_decoys) of levels, C-contiguous and typed; shapes and
+    dtypes checked, the squares not (`_boards` checks them)."""
     if not isinstance(levels, Levels):
         raise ValueError(f"levels: expected a fastmaze Levels, got {type(levels).__name__}")
     grid = _array("grid", levels.grid, (None, None, None), np.uint8)
     n, H, W = grid.shape
     if H < 1 or W < 1:
         raise ValueError(f"levels.grid: boards of {H} x {W} squares; expected at least 1 x 1")
-    start = _array("start", levels.start, (n, 2), np.int32)
-    exit_ = _array("exit", levels.exit, (n, 2), np.int32)
-    decoys = _array("decoys", levels.decoys, (n, None, 2), np.int32)
-    n_decoys = _array("n_decoys", levels.n_decoys, (n,), np.int32)
+    return (
+        grid,
+        _array("start", levels.start, (n, 2), np.int32),
+        _array("exit", levels.exit, (n, 2), np.int32),
+        _array("decoys", levels.decoys, (n, None, 2), np.int32),
+        _array("n_decoys", levels.n_decoys, (n,), np.int32),
+    )
+
+
+def _boards(levels: Levels) -> tuple[np.ndarray, ...]:
+    """(grid, start, exit, decoys, n_decoys) of levels, checked, C-contiguous, typed."""
+    grid, start, exit_, decoys, n_decoys = _typed(levels)
+    n = len(grid)
     D = decoys.shape[1]
     if n and not ((n_decoys >= 0) & (n_decoys <= D)).all():
         raise ValueError(f"levels.n_decoys: expected counts in 0..{D} (decoys.shape[1])")

@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 #: Named colours with fixed RGB values. A spec's palette is an ordered subset of these.
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (230, 25, 75),
@@ -46,6 +48,7 @@ DEFAULT_PALETTE: tuple[str, ...] = (
 ALGORITHMS = ("backtracker", "kruskal", "prim", "wilson", "open")
 SIDES = ("top", "right", "bottom", "left")
 CORNERS = ("top_left", "top_right", "bottom_right", "bottom_left")
+PLACEMENTS = ("anywhere", "off_path")
 MIN_CELLS, MAX_CELLS = 2, 127
 MAX_CATEGORIES = 64  # entries of one categorical distribution (the core's FM_MAX_CATS)
 
@@ -160,6 +163,23 @@ class MazeSpec:
       occupy distinct cells; the exit is a border square and never one of them.
     - ``rules``: user rules (`fastmaze.rule`) run in order on each level after placement
       (`fastmaze.rules`); recorded by qualified name and probability in `to_dict`.
+    - ``decoy_placement``: "anywhere" (a uniform free cell) or "off_path": every decoy is off
+      every shortest start→exit path, the exit is off the shortest paths start→decoy, and the
+      two ways part at least ``branch`` steps (default 1) before either target, so going to
+      the decoy and going to the exit are different behaviours from the branching square on.
+    - ``false_exits``: k more openings in the outer wall, drawn from the same candidate
+      squares as the exit (``exit_sides``, ``exit_region``) and left uncoloured, each sealed
+      off from the start: every square closer to the opening than to the canonical
+      start→exit path is walled off from the rest, so the start's region touches only the
+      true exit, and "which opening is the exit" needs connectivity. Decoys and distractors
+      lie in the start's region.
+
+    With off-path decoys or false exits, a layout that admits no placement is drawn again
+    from sub-streams keyed by (seed, id, attempt), at most 64 attempts; a level that needs no
+    retry keeps the carving, exit and start of the same spec without these options, and
+    colours and counts never depend on the attempt (the stratification is unchanged). A spec
+    that provably can never be met is a ValueError here; a level whose attempts all fail is
+    a RuntimeError at generation naming its id.
     """
 
     size: tuple[int, int] = (6, 6)
@@ -177,6 +197,9 @@ class MazeSpec:
     distractor_color: ColorDist = None
     palette: tuple[str, ...] = field(default=DEFAULT_PALETTE)
     rules: tuple = ()
+    decoy_placement: str = "anywhere"
+    branch: int = 1
+    false_exits: int = 0
 
     def __post_init__(self) -> None:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -266,6 +289,7 @@ class MazeSpec:
                 f"n_decoys/n_distractors: up to {most - 1} objects plus the start need {most} "
                 f"distinct cells, but a {rows}x{cols} maze has {rows * cols}"
             )
+        _check_placement(self)
 
     # -- derived ---------------------------------------------------------------------------
     @property
@@ -349,6 +373,9 @@ class MazeSpec:
             d["rules"] = [r.to_json() for r in self.rules]
         else:
             del d["rules"]
+        for key, default in _LATER_DEFAULTS.items():  # likewise: older digests stay valid
+            if d[key] == default:
+                del d[key]
         return d
 
     @classmethod
@@ -391,7 +418,116 @@ class MazeSpec:
             "decoy_color": core_cdf([(code(c), p) for c, p in self.decoy_color]),
             "n_distractors": core_cdf(self.n_distractors),
             "distractor_color": core_cdf([(code(c), p) for c, p in self.distractor_color]),
+            "decoy_placement": PLACEMENTS.index(self.decoy_placement),
+            "branch": self.branch,
+            "false_exits": self.false_exits,
         }
+
+
+#: Fields added after the first file format, left out of `MazeSpec.to_dict` at their default.
+_LATER_DEFAULTS = {"decoy_placement": "anywhere", "branch": 1, "false_exits": 0}
+
+
+def _cell_of(spec: MazeSpec, square: tuple[int, int]) -> tuple[int, int]:
+    """The cell (i, j) next to a border square of the board."""
+    r, c = square
+    H, W = spec.shape
+    r = 1 if r == 0 else H - 2 if r == H - 1 else r
+    c = 1 if c == 0 else W - 2 if c == W - 1 else c
+    return (r - 1) // 2, (c - 1) // 2
+
+
+def _corner_cell(spec: MazeSpec) -> tuple[int, int] | None:
+    if spec.start == "random":
+        return None
+    return (
+        0 if "top" in spec.start else spec.rows - 1,
+        0 if "left" in spec.start else spec.cols - 1,
+    )
+
+
+def _check_placement(spec: MazeSpec) -> None:
+    """Validates decoy_placement, branch and false_exits, and refuses what no layout can meet
+    (necessary conditions: each holds for every layout, start and exit the spec allows)."""
+    set_ = lambda name, value: object.__setattr__(spec, name, value)  # noqa: E731
+    if spec.decoy_placement not in PLACEMENTS:
+        raise ValueError(
+            f"decoy_placement: unknown {spec.decoy_placement!r}; expected one of "
+            f"{', '.join(PLACEMENTS)}"
+        )
+    for name in ("branch", "false_exits"):
+        v = getattr(spec, name)
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < (name == "branch"):
+            lo = "a positive" if name == "branch" else "a non-negative"
+            raise ValueError(f"{name}: expected {lo} integer, got {v!r}")
+        set_(name, int(v))
+    rows, cols = spec.size
+    start = _corner_cell(spec)
+    exit_cells = [_cell_of(spec, sq) for sq in spec.exit_candidates()]
+
+    k = spec.false_exits
+    if k:
+        fit = max(sum(c != e and c != start for c in exit_cells) for e in exit_cells)
+        if k > fit:
+            raise ValueError(
+                f"false_exits: {k} sealed openings do not fit; with exit_sides="
+                f"{spec.exit_sides}, exit_region={spec.exit_region} and start={spec.start!r} "
+                f"at most {fit} candidate squares lie next to a cell other than the exit's "
+                "and the start's"
+            )
+
+    if spec.decoy_placement == "anywhere":
+        if spec.branch != 1:
+            raise ValueError("branch needs decoy_placement='off_path'")
+        return
+    b = spec.branch
+    floor = (2 * rows - 1) * (2 * cols - 1) + 1 + k
+    if 2 * b + 1 > floor:
+        raise ValueError(
+            f"branch: {b} steps on both ways from where they part need at least "
+            f"{2 * b + 1} floor squares; a {rows}x{cols} maze has at most {floor}"
+        )
+    if start is not None and b > 1 and all(e == start for e in exit_cells):
+        raise ValueError(
+            f"branch: {b}; the exit always opens next to the start cell {start}, one "
+            "step away, so the ways part at most 1 step before it; use branch=1"
+        )
+    best = 0
+    for e in exit_cells:
+        best = max(best, _off_path_room(spec, start, e))
+        if best >= spec.max_decoys:
+            break
+    if best < spec.max_decoys:
+        raise ValueError(
+            f"decoy_placement='off_path': {spec.max_decoys} decoys need as many cells off the "
+            f"way from the start {spec.start!r} to the exit, at least {b} steps from where the "
+            f"ways part, but this spec leaves at most {best}"
+        )
+
+
+def _off_path_room(spec: MazeSpec, start: tuple[int, int] | None, e: tuple[int, int]) -> int:
+    """An upper bound on the cells that can hold an off-path decoy (``spec.branch`` steps
+    from where the ways part) when the exit opens next to cell e, over every layout."""
+    rows, cols = spec.size
+    b = spec.branch
+    no_walls = spec.algorithm == "open" or spec.loops == 1.0
+    if no_walls and start is not None and not spec.false_exits:
+        # Every monotone path is shortest: the ways to the exit fill the box between the
+        # start and e; a decoy outside parts from them where it projects onto the box.
+        i, j = np.mgrid[:rows, :cols]
+        lo, hi = np.minimum(start, e), np.maximum(start, e)
+        pi, pj = np.clip(i, lo[0], hi[0]), np.clip(j, lo[1], hi[1])
+        away = 2 * (abs(i - pi) + abs(j - pj))
+        to_exit = 2 * (abs(pi - e[0]) + abs(pj - e[1])) + 1
+        return int(((away >= b) & (to_exit >= b)).sum())
+    if no_walls:  # sealing walls may cut shortest paths anywhere: only the start is certain
+        return rows * cols - 1
+    # Squares alternate cell / passage and the ways part at a cell: the canonical path holds
+    # at least the cells of a monotone lattice path and those of an exit leg of >= b steps;
+    # the first decoy's own leg holds ceil(b / 2) cells, the decoy last.
+    lattice = abs(start[0] - e[0]) + abs(start[1] - e[1]) if start is not None else 0
+    on_path = max(lattice + 1, 1 + b // 2)
+    return rows * cols - on_path - ((b + 1) // 2 - 1)
 
 
 def core_cdf(dist: tuple) -> tuple[list[int], list[int]]:

@@ -372,14 +372,15 @@ def expected_floor(spec: MazeSpec) -> float:
     """Floor squares per level implied by a spec, the exit included (it is the same for every
     level): a perfect maze has rows·cols cells and rows·cols − 1 opened walls; loops open
     round(loops · m) of the m inner walls left standing; an open maze has the whole interior,
-    (2·rows − 1)·(2·cols − 1) squares."""
+    (2·rows − 1)·(2·cols − 1) squares. False exits add their openings; the walls that seal
+    them off vary per level and are not subtracted (the realised ``floor`` counts them)."""
     rows, cols = spec.size
     if spec.algorithm == "open":
-        return float((2 * rows - 1) * (2 * cols - 1) + 1)
+        return float((2 * rows - 1) * (2 * cols - 1) + 1 + spec.false_exits)
     cells = rows * cols
     standing = rows * (cols - 1) + (rows - 1) * cols - (cells - 1)
     removed = math.floor(spec.loops * standing + 0.5) if spec.loops > 0 else 0
-    return float(2 * cells - 1 + removed + 1)
+    return float(2 * cells - 1 + removed + 1 + spec.false_exits)
 
 
 def _probs(dist: tuple, spec: MazeSpec, size: int) -> np.ndarray:

@@ -182,6 +182,11 @@ def move_exit(
     spec = levels.spec
     rows, cols = spec.size
     comps = [s for s, _ in spec.components]
+    if any(s.false_exits for s in comps):
+        raise ValueError(
+            "move_exit: the spec has false_exits; a moved exit could open into a sealed region "
+            "or onto a false opening, which would break what the levels mean"
+        )
     regions = [_region_of(s, region) for s in comps]
     allowed = [_sides_of(s, sides) for s in comps]
     tables = []

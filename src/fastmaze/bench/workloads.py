@@ -251,7 +251,7 @@ def prepare_step(
     import fastmaze
 
     if spec is None:
-        spec = fastmaze.correlated(0.95).replace(size=(size, size))
+        spec = fastmaze.correlated(0.95, size=size)
     env = fastmaze.VecMazeEnv(
         spec, num_envs, seed=0, obs=obs, num_threads=threads, copy=copy, **env_kwargs
     )
@@ -284,7 +284,7 @@ def prepare_torch_step(
     before = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
-    spec = fastmaze.correlated(0.95).replace(size=(size, size))
+    spec = fastmaze.correlated(0.95, size=size)
     env = fastmaze.make_vec(
         spec,
         num_envs,
@@ -324,12 +324,17 @@ def prepare_stream(
 ) -> Prepared:
     """`fastmaze.train.stream.LevelStream`: the batches a supervised training loop takes
     (levels generated, rendered and labelled by the background producer; ``task="action"``
-    also solves each level for the oracle's action), samples/s; the producer's rate, the
-    consumer taking batches as soon as they are ready."""
+    and ``"path"`` also solve each level for the oracle's actions), samples/s; the
+    producer's rate, the consumer taking batches as soon as they are ready. The stream is
+    ``fastmaze.correlated(0.95)``, for the path task the trajectory experiment's
+    ``fastmaze.randomized(0.1)``, at ``size``² cells."""
     import fastmaze
     from fastmaze.train.stream import LevelStream
 
-    spec = fastmaze.correlated(0.95).replace(size=(size, size))
+    if task == "path":
+        spec: Any = fastmaze.randomized(0.1, size=size)
+    else:
+        spec = fastmaze.correlated(0.95, size=size)
     prefetch = 2
     stream = LevelStream(
         spec, batch, seed=0, task=task, cue=cue, prefetch=prefetch, pin=False, threads=threads
@@ -358,6 +363,29 @@ def prepare_rule(threads: int | None, rule: str, size: int, batch: int) -> Prepa
     return prepare_generate(threads, size, "backtracker", batch, spec=spec)
 
 
+def prepare_walk(threads: int | None, size: int, batch: int, policy: str) -> Prepared:
+    """`fastmaze.walk`: the greedy trajectory of every level on a policy map, classified
+    (exit, proxy, other, neither), on conflict levels (off-path decoys). Policies: the
+    oracle's action map (``"oracle"``: every walk reaches the exit), a random uint8 action
+    map (``"random"``: most walks stall or loop within a few steps) or float32 scores
+    [n, 4, H, W] (``"scores"``: a model's output, argmax per visited square); shortest path
+    lengths given, as an evaluation has them. Levels/s (level-trajectories per second)."""
+    import fastmaze
+
+    levels = fastmaze.generate(fastmaze.conflict(size=size), batch, seed=0, threads=threads)
+    oracles = fastmaze.solve(levels, threads)
+    rng = np.random.default_rng(0)
+    n, H, W = levels.grid.shape
+    if policy == "oracle":
+        pol: Any = oracles.optimal_action
+    elif policy == "random":
+        pol = rng.integers(0, 4, size=(n, H, W), dtype=np.uint8)
+    else:
+        pol = rng.normal(size=(n, 4, H, W)).astype(np.float32)
+    lengths = oracles.path_length
+    return Prepared(lambda: fastmaze.walk(levels, pol, threads=threads, path_length=lengths), batch)
+
+
 def _card() -> str:
     """The current CUDA device's name (Numba), or what stands in for it."""
     from numba import cuda
@@ -367,30 +395,6 @@ def _card() -> str:
     except AttributeError:  # Numba's CUDA simulator has no devices
         return "Numba CUDA simulator"
     return name.decode() if isinstance(name, bytes) else name
-
-
-def prepare_walk(threads: int | None, size: int, batch: int, policy: str) -> Prepared:
-    """`fastmaze.walk.walk`: the greedy trajectory of every level on a policy map, the
-    oracle's action map (``policy="oracle"``: every walk reaches the exit) or random float
-    scores [n, 4, H, W] (``"scores"``: walks end in loops and stalls), levels/s."""
-    import importlib
-
-    import fastmaze
-
-    walk = importlib.import_module("fastmaze.walk").walk
-    levels = _levels(size, batch, threads)
-    if policy == "oracle":
-        pol: Any = fastmaze.solve(levels, threads).optimal_action
-    else:
-        H, W = levels.shape
-        pol = np.random.default_rng(0).random((batch, 4, H, W), dtype=np.float32)
-    return Prepared(lambda: walk(levels, pol, threads=threads), batch)
-
-
-def _has_walk() -> str | None:
-    if importlib.util.find_spec("fastmaze.walk") is None:
-        return "fastmaze.walk is not part of this build"
-    return None
 
 
 def prepare_cuda_generate(threads: int | None, size: int, algorithm: str, batch: int) -> Prepared:
@@ -530,8 +534,9 @@ def _standard() -> None:
                 )
             )
     for policy, batch, what in (
-        ("oracle", 65_536, "the oracle action map"),
-        ("scores", 16_384, "random scores"),
+        ("oracle", 262_144, "the oracle action map"),
+        ("random", 262_144, "a random action map"),
+        ("scores", 65_536, "float32 scores"),
     ):
         register(
             Workload(
@@ -539,20 +544,19 @@ def _standard() -> None:
                 "levels/s",
                 prepare_walk,
                 {"size": 6, "batch": batch, "policy": policy},
-                f"fastmaze.walk (trajectory) on {what}, 6x6 cells",
+                f"fastmaze.walk (trajectories) on {what}, 6x6-cell conflict levels",
                 quick={"batch": batch // QUICK},
                 tiny=TINY,
-                requires=_has_walk,
             )
         )
-    for task in ("exit", "action"):
+    for task, size in (("exit", 6), ("action", 6), ("path", 3), ("path", 6)):
         register(
             Workload(
-                f"stream/{task}/6x6",
+                f"stream/{task}/{size}x{size}",
                 "samples/s",
                 prepare_stream,
-                {"batch": 256, "task": task, "size": 6},
-                f"LevelStream batches for supervised training, target {task}, 6x6 cells",
+                {"batch": 256, "task": task, "size": size},
+                f"LevelStream batches for supervised training, target {task}, {size}x{size} cells",
                 quick={"batch": 64},
                 tiny=TINY,
                 requires=_module("torch", "torch"),

@@ -182,6 +182,13 @@ def _check(spec: Any, n: Any, seed: Any, start: Any) -> tuple[int, int, int]:
             "spec: has user rules (fastmaze.rules), which run on the host; generate it with "
             "fastmaze.generate"
         )
+    for s, _ in spec.components:
+        if s.decoy_placement != "anywhere" or s.false_exits:
+            raise ValueError(
+                "spec: off-path decoys (decoy_placement='off_path') and false_exits are "
+                "placed by the host core only; generate it with fastmaze.generate (the torch "
+                "backend: level_source='host')"
+            )
     n = _check_int("n", n, 0, MAX_ID)
     seed = _check_int("seed", seed, 0, 2**64 - 1)
     start = _check_int("start", start, 0, MAX_ID - n)

@@ -34,7 +34,8 @@ def choose_level_source(requested: Any, device: torch.device, spec: AnySpec) -> 
     """("host" | "device", why not "device": "" when it is used or was not asked for).
 
     "auto" is "device" on a CUDA device when `fastmaze.cuda` can run there and the spec
-    has no rules, else "host"; "device" where that is impossible is a ValueError."""
+    has no rules, off-path decoys or false exits, else "host"; "device" where that is
+    impossible is a ValueError."""
     if requested not in LEVEL_SOURCES:
         raise ValueError(f"level_source: {requested!r}; expected one of {', '.join(LEVEL_SOURCES)}")
     if requested == "host":
@@ -46,6 +47,8 @@ def choose_level_source(requested: Any, device: torch.device, spec: AnySpec) -> 
     why = ""
     if spec.has_rules:
         why = "the spec has user rules (fastmaze.rules), which run on the host"
+    elif any(s.decoy_placement != "anywhere" or s.false_exits for s, _ in spec.components):
+        why = "off-path decoys and false exits are placed by the host core"
     else:
         import fastmaze.cuda
 

@@ -3,11 +3,13 @@ prefetching level stream, the supervised trainer and the experiment presets.
 
 Submodules are imported on demand so that ``import fastmaze.train`` stays cheap:
 
-- `fastmaze.train.models`: `ImpalaCNN`, `ConvNet`, `make_model`.
+- `fastmaze.train.models`: `ImpalaCNN`, `ConvNet`, `RecurrentConvNet`, `make_model`.
 - `fastmaze.train.checkpoint`: atomic `save_checkpoint` / `load_checkpoint`, RNG state.
 - `fastmaze.train.distributed`: `init_distributed` (torchrun env vars), `id_range`,
   `all_reduce_mean`.
 - `fastmaze.train.stream`: `LevelStream`, fresh levels rendered and labelled in a thread.
-- `fastmaze.train.supervised`: `SupervisedConfig`, `train_supervised`.
+- `fastmaze.train.supervised`: `SupervisedConfig`, `train_supervised` (tasks: the exit
+  square, the oracle's action, the path as a policy map), `evaluate_path`.
 - `fastmaze.train.experiments`: the experiment presets behind ``fastmaze experiment``.
+- `fastmaze.train.reports`: an experiment's rows, pooled rates, plots and table.
 """

@@ -1,14 +1,24 @@
 """Experiment presets behind ``fastmaze experiment [NAME] [--out DIR] [--set key=value ...]``.
 
 Each preset is a sweep over a grid of runs with every field overridable (``--set
-rhos=[0.9,1.0] --set steps=500``; values are JSON, else strings). A run of a preset writes
-to its results folder: ``config.json`` (the resolved config), ``runs.jsonl`` and
+ps=[0,0.1] --set steps=500``; values are JSON, else strings). Every value is checked
+before anything runs (type and range, then each run's full config and model are built
+once), so a bad ``--set`` is one clear error, not a crash minutes later. A run of a preset
+writes to its results folder: ``config.json`` (the resolved config), ``runs.jsonl`` and
 ``runs.csv`` (one row per run), PNG plots (rates with 95% Wilson bands, heatmaps), and
 prints a summary table.
 
-- ``shortcut-map`` (supervised, the default): exit-square prediction trained at exit-green
-  correlation ρ, for each cue availability ("channel", "rgb", "hidden") and model size;
-  the proxy-pick rate on the conflict set (a pick of the green decoy) per cell.
+- ``trajectory`` (supervised, the default): the path task (the model outputs a policy map;
+  its greedy walk is the trajectory) trained on the randomised-fraction family
+  ``randomized(p)`` for each p × cue availability × model × seed, evaluated on the
+  off-path conflict set (the exit never green, one green decoy off every shortest path)
+  and on held-out training levels: exit / proxy / other / neither rates, excess steps, the
+  ambiguous fraction, and the realised statistics of each run's own training stream (P(cue |
+  exit), P(exit | cue), phi, MI). Plots: rates against p and against the realised phi, and
+  a few conflict levels with the model's trajectory drawn on them.
+- ``shortcut-map`` (supervised): the capability map: task ("exit": pick the exit square;
+  "path": the trajectory) × ``correlated(rho)`` × ``false_exits`` × cue availability
+  ("channel", "rgb", "hidden") × model (depth, width, recurrent iterations).
 - ``exit-colour`` (PPO): ρ ∈ {0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1.0} × seeds, evaluated
   on the conflict set.
 - ``corner`` (PPO): the exit next to a k × k corner region in training; evaluated with
@@ -21,12 +31,12 @@ PPO presets call ``fastmaze.train.ppo.train_ppo(spec, config)``.
 
 from __future__ import annotations
 
-import csv
 import importlib
 import itertools
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,11 +45,26 @@ from typing import Any
 
 import numpy as np
 
-from fastmaze.presets import conflict, corner, correlated
+from fastmaze.presets import conflict, corner, correlated, randomized
+from fastmaze.spec import ALGORITHMS, CORNERS, spec_to_dict
+from fastmaze.train import reports
+from fastmaze.train.stream import CUES
 
-__all__ = ["DEFAULT", "PRESETS", "Experiment", "parse_overrides", "resolve", "run_experiment"]
+__all__ = [
+    "DEFAULT",
+    "PRESETS",
+    "Experiment",
+    "check_config",
+    "parse_overrides",
+    "resolve",
+    "run_experiment",
+]
 
-DEFAULT = "shortcut-map"
+DEFAULT = "trajectory"
+#: Conflict levels per path-task run whose trajectories are kept (and drawn).
+TRAJECTORIES = 4
+#: The cue colour of every preset: the proxy is a decoy of this colour.
+CUE_COLOR = "green"
 
 
 @dataclass(frozen=True)
@@ -55,21 +80,37 @@ class Experiment:
 
 
 # -- running one cell -------------------------------------------------------------------------
-def _maze(cfg: dict[str, Any]) -> dict[str, Any]:
-    return {"size": tuple(cfg["size"]), "algorithm": cfg["algorithm"]}
+def _maze(cfg: dict[str, Any], false_exits: int = 0) -> dict[str, Any]:
+    return {"size": tuple(cfg["size"]), "algorithm": cfg["algorithm"], "false_exits": false_exits}
 
 
-def _shortcut_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    from fastmaze.train.supervised import SupervisedConfig, train_supervised
+def _interactive() -> bool:
+    """Progress bars only on a terminal; a log gets one line per run."""
+    return sys.stderr.isatty()
+
+
+def _supervised_config(cfg: dict[str, Any], cell: dict[str, Any]) -> Any:
+    """The `SupervisedConfig` of one cell of a supervised preset."""
+    from fastmaze.train.supervised import SupervisedConfig
 
     model = dict(cell["model"])
     name = model.pop("name", "fcn")
-    sc = SupervisedConfig(
-        spec=correlated(cell["rho"], **_maze(cfg)),
+    eval_iterations = model.pop("eval_iterations", None)
+    maze = _maze(cfg, cell.get("false_exits", 0))
+    if "p" in cell:
+        train = randomized(cell["p"], cue=CUE_COLOR, **maze)
+    else:
+        train = correlated(cell["rho"], cue=CUE_COLOR, **maze)
+    return SupervisedConfig(
+        spec=train,
+        test_specs={"conflict": conflict(cue=CUE_COLOR, **maze)},
+        task=cell.get("task", "path"),
         cue=cell["cue"],
+        cue_color=CUE_COLOR,
         pixels=cfg["pixels"],
         model=name,
         model_kwargs=model,
+        eval_iterations=eval_iterations,
         steps=cfg["steps"],
         batch=cfg["batch"],
         lr=cfg["lr"],
@@ -77,20 +118,77 @@ def _shortcut_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
         device=cfg["device"],
         eval_episodes=cfg["eval_episodes"],
         threads=cfg["threads"],
-        progress=cfg["progress"],
+        progress=cfg["progress"] and _interactive(),
     )
+
+
+def _rates(row: dict[str, Any], prefix: str, ev: dict[str, Any], names: Sequence[str]) -> None:
+    for k in names:
+        r = ev[k]
+        row.update({prefix + k: r["rate"], f"{prefix}{k}_lo": r["lo"], f"{prefix}{k}_hi": r["hi"]})
+
+
+_STREAM_STATS = ("p_cue_given_exit", "p_exit_given_cue", "phi", "mi_bits")
+
+
+def _supervised_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    """Trains one cell; its row: conflict-set rates (bare names), held-out training-level
+    rates (``train_`` prefix), the realised statistics of the training stream and, for the
+    path task, the first `TRAJECTORIES` conflict trajectories."""
+    from fastmaze.train.supervised import train_supervised
+
+    sc = _supervised_config(cfg, cell)
     r = train_supervised(sc)
-    m = r["metrics"]
-    row = {"train_exit": m["train"]["exit"]["rate"]}
-    for k in ("exit", "proxy", "other"):
-        c = m["conflict"][k]
-        row.update({k: c["rate"], f"{k}_lo": c["lo"], f"{k}_hi": c["hi"]})
-    row["proxy_prob"] = m["conflict"]["proxy_prob"]
-    row["exit_prob"] = m["conflict"]["exit_prob"]
-    row["episodes"] = m["conflict"]["episodes"]
+    m, task = r["metrics"], sc.task
+    test, train = m["conflict"], m["train"]
+    names = ("exit", "proxy", "other", "neither") if task == "path" else ("exit", "proxy", "other")
+    row: dict[str, Any] = {}
+    _rates(row, "", test, names)
+    _rates(row, "train_", train, names)
+    # Rates are over the levels counted (ambiguous ones apart for the path task).
+    row["episodes"] = test.get("counted", test["episodes"])
+    row["train_episodes"] = train.get("counted", train["episodes"])
+    row["levels"] = test["episodes"]
+    if task == "path":
+        row["ambiguous"] = test["ambiguous"]["rate"]
+        row["train_ambiguous"] = train["ambiguous"]["rate"]
+        for k in ("excess_mean", "square_accuracy"):
+            row[k], row[f"train_{k}"] = test[k], train[k]
+        row["optimal"] = test["optimal"]["rate"]
+        row["train_random_exit"] = train["random_exit"]["rate"]
+        row.update(_trajectories(r["model"], sc))
+    else:
+        row["proxy_prob"] = test["proxy_prob"]
+        row["exit_prob"] = test["exit_prob"]
+    st = r["stream_stats"]
+    row["stats_levels"] = st.get("levels", 0)
+    for k in _STREAM_STATS:
+        e = st.get(k, {})
+        for suffix, key in (("", "value"), ("_lo", "lo"), ("_hi", "hi"), ("_req", "requested")):
+            row[k + suffix] = e.get(key, math.nan)
     row["samples_per_s"] = r["samples_per_s"]
     row["stream_samples_per_s"] = r["stream_samples_per_s"]
     return row
+
+
+def _trajectories(model: Any, sc: Any) -> dict[str, Any]:
+    """The model's greedy walks on the first `TRAJECTORIES` conflict levels of its run."""
+    import fastmaze
+    from fastmaze.train.supervised import EVAL_FIRST_ID, evaluation_iterations, policy_map
+
+    levels = fastmaze.generate(sc.test_specs["conflict"], TRAJECTORIES, sc.seed, EVAL_FIRST_ID)
+    with evaluation_iterations(model, sc.eval_iterations):
+        actions = policy_map(model, levels, cue=sc.cue, pixels=sc.pixels)
+    outcome = fastmaze.walk(levels, actions, cue=CUE_COLOR).outcome
+    return {
+        "trajectory_spec": spec_to_dict(sc.test_specs["conflict"]),
+        "trajectory_first_id": EVAL_FIRST_ID,
+        "trajectories": [
+            [list(sq) for sq in fastmaze.walk_path(levels, actions, i, cue=CUE_COLOR)]
+            for i in range(len(levels))
+        ],
+        "trajectory_outcomes": [fastmaze.OUTCOMES[o] for o in outcome],
+    }
 
 
 def _ppo() -> Any:
@@ -105,21 +203,35 @@ def _ppo() -> Any:
         ) from None
 
 
-def _ppo_cell(cfg: dict[str, Any], spec: Any, test: Any, seed: int, **extra: Any) -> dict:
-    """Trains PPO on ``spec`` and evaluates the sampled policy on ``test``."""
+def _ppo_config(cfg: dict[str, Any], cell: dict[str, Any]) -> Any:
+    """The `PPOConfig` of one cell of a PPO preset (``ppo`` fields, the cell's seed and, for
+    joint-failure, its proxy reward)."""
     import dataclasses
 
-    import fastmaze
-
     ppo = _ppo()
-    fields = {**cfg["ppo"], "seed": seed, **extra}
+    fields = {**cfg["ppo"], "seed": cell["seed"]}
+    if "w" in cell:
+        fields["proxy_reward"] = {CUE_COLOR: cell["w"]}
     if cfg.get("device") is not None:
         fields.setdefault("device", cfg["device"])
-    unknown = set(fields) - {f.name for f in dataclasses.fields(ppo.PPOConfig)}
+    known = [f.name for f in dataclasses.fields(ppo.PPOConfig)]
+    unknown = sorted(set(fields) - set(known))
     if unknown:
-        raise ValueError(f"ppo: {', '.join(sorted(unknown))} not a field of PPOConfig")
-    out = ppo.train_ppo(spec, ppo.PPOConfig(**fields), progress=cfg["progress"])
-    ev = fastmaze.evaluate(out.policy.act, test, cfg["eval_episodes"], seed=seed, first_id=2**40)
+        raise ValueError(
+            f"--set ppo: {', '.join(unknown)} not a field of PPOConfig; fields: {', '.join(known)}"
+        )
+    return ppo.PPOConfig(**fields)
+
+
+def _ppo_cell(cfg: dict[str, Any], cell: dict[str, Any], spec: Any, test: Any) -> dict:
+    """Trains PPO on ``spec`` and evaluates the sampled policy on ``test``."""
+    import fastmaze
+
+    progress = cfg["progress"] and _interactive()
+    out = _ppo().train_ppo(spec, _ppo_config(cfg, cell), progress=progress)
+    ev = fastmaze.evaluate(
+        out.policy.act, test, cfg["eval_episodes"], seed=cell["seed"], first_id=2**40
+    )
     row = ev.rows()[0]
     result: dict[str, Any] = {"episodes": row["episodes"]}
     for k in ("exit", "proxy", "neither"):
@@ -130,25 +242,16 @@ def _ppo_cell(cfg: dict[str, Any], spec: Any, test: Any, seed: int, **extra: Any
 
 
 def _exit_colour_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    return _ppo_cell(
-        cfg, correlated(cell["rho"], **_maze(cfg)), conflict(**_maze(cfg)), cell["seed"]
-    )
+    return _ppo_cell(cfg, cell, correlated(cell["rho"], **_maze(cfg)), conflict(**_maze(cfg)))
 
 
 def _corner_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     train = corner(cell["k"], corner=cfg["corner"], **_maze(cfg))
-    test = train.replace(exit_region=None)
-    return _ppo_cell(cfg, train, test, cell["seed"])
+    return _ppo_cell(cfg, cell, train, train.replace(exit_region=None))
 
 
 def _joint_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    return _ppo_cell(
-        cfg,
-        correlated(cell["rho"], **_maze(cfg)),
-        conflict(**_maze(cfg)),
-        cell["seed"],
-        proxy_reward={"green": cell["w"]},
-    )
+    return _ppo_cell(cfg, cell, correlated(cell["rho"], **_maze(cfg)), conflict(**_maze(cfg)))
 
 
 _MAZE = {
@@ -159,28 +262,48 @@ _MAZE = {
     "threads": None,
     "progress": True,
 }
+_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2}
 _PPO = {"ppo": {"total_env_steps": 2_000_000, "model": "impala"}}
 PRESETS: dict[str, Experiment] = {
     e.name: e
     for e in (
         Experiment(
-            "shortcut-map",
-            "supervised exit-square prediction: proxy-pick rate on the conflict set over "
-            "rho x cue availability x model size",
+            "trajectory",
+            "supervised path task: where the trajectories go on the off-path conflict set, "
+            "over the randomised fraction p x cue availability x model",
             "supervised",
             {
                 **_MAZE,
+                **_SUPERVISED,
+                "ps": [0.0, 0.02, 0.1, 0.5],
+                "cues": ["channel", "hidden"],
+                "size": [3, 3],
+                "models": [{"name": "recurrent", "channels": 32, "iterations": 4}],
+                "seeds": [0, 1],
+                "steps": 500,
+                "batch": 64,
+                "eval_episodes": 5_000,
+            },
+            ("ps", "cues", "models", "seeds"),
+            _supervised_cell,
+        ),
+        Experiment(
+            "shortcut-map",
+            "supervised capability map: proxy rate on the conflict set over task x rho x "
+            "false exits x cue availability x model (depth, width, recurrent iterations)",
+            "supervised",
+            {
+                **_MAZE,
+                **_SUPERVISED,
+                "tasks": ["exit"],
                 "rhos": [0.8, 0.95, 1.0],
+                "false_exits": [0],
                 "cues": ["channel", "hidden"],
                 "models": [{"name": "fcn", "channels": 32, "depth": 4}],
                 "seeds": [0, 1],
-                "steps": 200,
-                "batch": 128,
-                "lr": 2e-3,
-                "pixels": 2,
             },
-            ("rhos", "cues", "models", "seeds"),
-            _shortcut_cell,
+            ("tasks", "rhos", "false_exits", "cues", "models", "seeds"),
+            _supervised_cell,
         ),
         Experiment(
             "exit-colour",
@@ -208,7 +331,17 @@ PRESETS: dict[str, Experiment] = {
         ),
     )
 }
-_AXIS_KEY = {"rhos": "rho", "cues": "cue", "models": "model", "seeds": "seed", "ks": "k", "ws": "w"}
+_AXIS_KEY = {
+    "ps": "p",
+    "rhos": "rho",
+    "tasks": "task",
+    "false_exits": "false_exits",
+    "cues": "cue",
+    "models": "model",
+    "seeds": "seed",
+    "ks": "k",
+    "ws": "w",
+}
 
 
 # -- configuration ----------------------------------------------------------------------------
@@ -233,7 +366,9 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
 
 
 def resolve(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The preset's defaults with ``overrides`` applied (unknown keys are an error)."""
+    """The preset's defaults with ``overrides`` applied, every value checked
+    (`check_config`); unknown keys and bad values are a ValueError naming the key and what
+    would be right."""
     if name not in PRESETS:
         raise ValueError(f"experiment: unknown {name!r}; expected one of {', '.join(PRESETS)}")
     cfg = json.loads(json.dumps(PRESETS[name].defaults))
@@ -249,136 +384,158 @@ def resolve(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any
     for axis in PRESETS[name].axes:
         if not isinstance(cfg[axis], list) or not cfg[axis]:
             cfg[axis] = [cfg[axis]]
+    check_config(name, cfg)
     cfg["experiment"] = name
     return cfg
 
 
-def _label(value: Any) -> str:
-    if isinstance(value, dict):
-        v = dict(value)
-        name = v.pop("name", "")
-        return name + "(" + ",".join(f"{k}={x}" for k, x in v.items()) + ")"
-    return str(value)
+# -- checking values --------------------------------------------------------------------------
+# A check is (test, what a right value is); axes apply it to every element of their list.
+_Check = tuple[Callable[[Any], bool], str]
 
 
-# -- outputs ----------------------------------------------------------------------------------
-def _write_rows(out: Path, rows: list[dict[str, Any]]) -> None:
-    with open(out / "runs.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
-    keys = list(dict.fromkeys(k for r in rows for k in r if not isinstance(r[k], dict)))
-    with open(out / "runs.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, keys, extrasaction="ignore")
-        w.writeheader()
-        w.writerows([{k: _label(v) if k == "model" else v for k, v in r.items()} for r in rows])
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _aggregate(rows: list[dict[str, Any]], by: Sequence[str], rate: str) -> dict[tuple, dict]:
-    """Pooled over seeds: {key: {"rate", "lo", "hi", "n"}} with a Wilson interval on the
-    pooled counts (each run evaluates its own episodes)."""
-    from fastmaze.stats import wilson
-
-    groups: dict[tuple, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(tuple(_label(r[k]) for k in by), []).append(r)
-    out = {}
-    for key, rs in groups.items():
-        n = sum(r["episodes"] for r in rs)
-        k = sum(round(r[rate] * r["episodes"]) for r in rs)
-        lo, hi = wilson(k, n, 0.95)
-        out[key] = {"rate": k / n, "lo": float(lo), "hi": float(hi), "n": n, "runs": len(rs)}
-    return out
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
-def _plots(out: Path, name: str, rows: list[dict[str, Any]]) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    paths = []
-    if name in ("shortcut-map", "exit-colour", "joint-failure"):
-        series = {"shortcut-map": ("cue", "model"), "exit-colour": (), "joint-failure": ("w",)}[
-            name
-        ]
-        agg = _aggregate(rows, (*series, "rho"), "proxy")
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for s in sorted({k[:-1] for k in agg}):
-            pts = sorted((float(k[-1]), v) for k, v in agg.items() if k[:-1] == s)
-            x = [p for p, _ in pts]
-            ax.plot(x, [v["rate"] for _, v in pts], "o-", label=" ".join(s) or "proxy")
-            ax.fill_between(x, [v["lo"] for _, v in pts], [v["hi"] for _, v in pts], alpha=0.2)
-        ax.set(
-            xlabel="rho = P(exit green) in training",
-            ylabel="proxy-pick rate (conflict set)",
-            ylim=(-0.02, 1.02),
-            title=f"{name}: green-decoy picks, 95% Wilson bands",
-        )
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        paths.append(out / "proxy_vs_rho.png")
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
-        if series:
-            rows_keys = sorted({k[:-1] for k in agg})
-            cols = sorted({float(k[-1]) for k in agg})
-            grid = np.full((len(rows_keys), len(cols)), np.nan)
-            for (*s, rho), v in agg.items():
-                grid[rows_keys.index(tuple(s)), cols.index(float(rho))] = v["rate"]
-            fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.5 * len(rows_keys) + 2))
-            im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-            ax.set_xticks(range(len(cols)), [str(c) for c in cols])
-            ax.set_yticks(range(len(rows_keys)), [" ".join(r) for r in rows_keys], fontsize=7)
-            for i, j in itertools.product(range(len(rows_keys)), range(len(cols))):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w")
-            ax.set(xlabel="rho", title=f"{name}: proxy-pick rate")
-            fig.colorbar(im)
-            fig.tight_layout()
-            paths.append(out / "heatmap.png")
-            fig.savefig(paths[-1], dpi=120)
-            plt.close(fig)
-    else:  # corner
-        agg = _aggregate(rows, ("k",), "exit")
-        ks = sorted(agg, key=lambda k: int(k[0]))
-        fig, ax = plt.subplots(figsize=(6, 4))
-        x = [int(k[0]) for k in ks]
-        ax.plot(x, [agg[k]["rate"] for k in ks], "o-")
-        ax.fill_between(x, [agg[k]["lo"] for k in ks], [agg[k]["hi"] for k in ks], alpha=0.2)
-        ax.set(
-            xlabel="corner region k (cells)", ylabel="exit rate, exit anywhere", ylim=(-0.02, 1.02)
-        )
-        fig.tight_layout()
-        paths.append(out / "exit_vs_k.png")
-        fig.savefig(paths[-1], dpi=120)
-        plt.close(fig)
-    return paths
+def _int_at_least(lo: int) -> _Check:
+    return (lambda v: _is_int(v) and v >= lo), f"an integer >= {lo}"
 
 
-def _table(name: str, rows: list[dict[str, Any]]) -> str:
-    axes = [_AXIS_KEY[a] for a in PRESETS[name].axes if _AXIS_KEY[a] != "seed"]
-    rate = "exit" if name == "corner" else "proxy"
-    agg = _aggregate(rows, axes, rate)
-    other = _aggregate(rows, axes, "exit") if rate == "proxy" else None
-    width = max([len(" ".join(k)) for k in agg] + [len(" ".join(axes))]) + 2
-    head = f"{' '.join(axes):<{width}}{'runs':>5} {'episodes':>9}  {rate + ' rate [95% CI]':>24}"
-    lines = [head + ("  exit rate" if other else "")]
-    for key in sorted(agg, key=lambda k: tuple(_sortable(x) for x in k)):
-        v = agg[key]
-        line = (
-            f"{' '.join(key):<{width}}{v['runs']:>5} {v['n']:>9}  "
-            f"{v['rate']:>8.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
-        )
-        if other:
-            line += f"  {other[key]['rate']:9.3f}"
-        lines.append(line)
-    return "\n".join(lines)
+def _choice(options: Sequence[str]) -> _Check:
+    return (lambda v: isinstance(v, str) and v in options), "one of " + ", ".join(options)
 
 
-def _sortable(x: str) -> Any:
-    try:
-        return (0, float(x), "")
-    except ValueError:
-        return (1, 0.0, x)
+def _optional(rule: _Check) -> _Check:
+    return (lambda v: v is None or rule[0](v)), f"null or {rule[1]}"
+
+
+_PROBABILITY: _Check = (lambda v: _is_number(v) and 0 <= v <= 1, "a number in [0, 1]")
+# Keyword -> rule of the model entries of ``models`` (make_model checks the rest).
+_MODEL_KEYS: dict[str, dict[str, _Check]] = {
+    "fcn": {"channels": _int_at_least(1), "depth": _int_at_least(1)},
+    "recurrent": {
+        "channels": _int_at_least(1),
+        "iterations": _int_at_least(1),
+        "block_depth": _int_at_least(1),
+        "eval_iterations": _int_at_least(1),
+    },
+    "impala": {
+        "channels": (
+            lambda v: isinstance(v, list) and bool(v) and all(_is_int(c) and c >= 1 for c in v),
+            "a non-empty list of integers >= 1",
+        ),
+        "hidden": _int_at_least(1),
+    },
+}
+
+
+def _model_problem(v: Any) -> str | None:
+    """What is wrong with one entry of ``models`` (None: nothing)."""
+    if not isinstance(v, dict):
+        return f'expected a model object such as {{"name": "fcn", "depth": 4}}, got {v!r}'
+    name = v.get("name", "fcn")
+    if name not in _MODEL_KEYS:
+        return f"model name {name!r}; expected one of {', '.join(_MODEL_KEYS)}"
+    keys = _MODEL_KEYS[name]
+    for key, value in v.items():
+        if key == "name":
+            continue
+        if key not in keys:
+            return f"{name} has no {key!r}; its keys: name, {', '.join(keys)}"
+        test, what = keys[key]
+        if not test(value):
+            return f"{name} {key}: expected {what}, got {value!r}"
+    return None
+
+
+_RULES: dict[str, _Check] = {
+    "size": (
+        lambda v: (
+            isinstance(v, list) and len(v) == 2 and all(_is_int(x) and 2 <= x <= 127 for x in v)
+        ),
+        "[rows, cols], two integers in 2..127",
+    ),
+    "algorithm": _choice(ALGORITHMS),
+    "eval_episodes": _int_at_least(1),
+    "device": (lambda v: v is None or (isinstance(v, str) and bool(v)), "null or a torch device"),
+    "threads": _optional(_int_at_least(1)),
+    "progress": (lambda v: isinstance(v, bool), "true or false"),
+    "steps": _int_at_least(1),
+    "batch": _int_at_least(1),
+    "lr": (lambda v: _is_number(v) and v > 0, "a number > 0"),
+    "pixels": _int_at_least(1),
+    "ps": _PROBABILITY,
+    "rhos": _PROBABILITY,
+    "tasks": _choice(("exit", "path")),
+    "false_exits": _int_at_least(0),
+    "cues": _choice(CUES),
+    "seeds": _int_at_least(0),
+    "ks": _int_at_least(1),
+    "ws": (_is_number, "a finite number"),
+    "corner": _choice(CORNERS),
+    "ppo": (lambda v: isinstance(v, dict), "an object of PPOConfig fields"),
+}
+
+
+def check_config(name: str, cfg: dict[str, Any]) -> None:
+    """Raises ValueError, naming the key and what would be right, unless every value of
+    ``cfg`` (preset ``name``, axes already lists) has the right type and range. Runs of a
+    valid config can still be refused by their own config classes (`run_experiment` builds
+    each one before training any)."""
+    axes = PRESETS[name].axes
+    for key, value in cfg.items():
+        if key == "experiment":
+            continue
+        if key == "models":
+            for entry in value:
+                problem = _model_problem(entry)
+                if problem:
+                    raise ValueError(f"--set models: {problem}")
+            continue
+        if key not in _RULES:
+            raise ValueError(f"{name}: no check for field {key!r}")  # a preset without a rule
+        test, what = _RULES[key]
+        for item in value if key in axes else [value]:
+            if not test(item):
+                each = " (each element of the list)" if key in axes else ""
+                raise ValueError(f"--set {key}: expected {what}{each}, got {item!r}")
+
+
+def _cells(name: str, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    axes = PRESETS[name].axes
+    return [
+        {_AXIS_KEY[a]: v for a, v in zip(axes, values, strict=True)}
+        for values in itertools.product(*(cfg[a] for a in axes))
+    ]
+
+
+def _build_all(name: str, cfg: dict[str, Any], cells: list[dict[str, Any]]) -> None:
+    """Builds every run's config (and, for supervised runs, its model) once, so that what
+    the config classes and models refuse is refused before the first run trains."""
+    exp = PRESETS[name]
+    for cell in cells:
+        try:
+            if exp.kind == "ppo":
+                _ppo_config(cfg, cell)
+                continue
+            from fastmaze.train.supervised import build_model
+
+            build_model(_supervised_config(cfg, cell).resolved())
+        except (TypeError, ValueError) as e:
+            shown = " ".join(f"{k}={reports.label(v)}" for k, v in cell.items())
+            raise ValueError(f"run {shown}: {e}") from None
+
+
+def _swept(name: str, cfg: dict[str, Any]) -> list[str]:
+    """Cell keys of the preset's axes other than the seed that take more than one value
+    (the series of plots and the rows of tables); the first axis always."""
+    axes = [a for a in PRESETS[name].axes if a != "seeds"]
+    return [_AXIS_KEY[a] for i, a in enumerate(axes) if i == 0 or len(cfg[a]) > 1]
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -390,36 +547,41 @@ def run_experiment(
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Runs every cell of preset ``name`` (default `DEFAULT`) and writes the results folder
-    ``out`` (default ``results/NAME``). Returns {"out", "rows", "plots", "table", "wall_s"}."""
+    ``out`` (default ``results/NAME``). Every value, every run's config and model are
+    checked before the first run trains (ValueError). Prints one line per run (progress
+    bars only on a terminal), then the table. Returns {"out", "rows", "plots", "table",
+    "wall_s"}."""
     name = name or DEFAULT
     cfg = resolve(name, overrides)
     exp = PRESETS[name]
     if exp.kind == "ppo":
         _ppo()  # fail before writing anything
+    cells = _cells(name, cfg)
+    _build_all(name, cfg, cells)
     folder = Path(out) if out is not None else Path("results") / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    cells = list(itertools.product(*(cfg[a] for a in exp.axes)))
     echo(f"experiment {name}: {len(cells)} runs -> {folder}")
     rows, t0 = [], time.perf_counter()
-    for i, values in enumerate(cells):
-        cell = {_AXIS_KEY[a]: v for a, v in zip(exp.axes, values, strict=True)}
+    for i, cell in enumerate(cells):
         t = time.perf_counter()
         row = {**cell, **exp.run_one(cfg, cell), "run_s": time.perf_counter() - t}
         rows.append(row)
-        shown = " ".join(f"{k}={_label(v)}" for k, v in cell.items())
-        rate = row.get("proxy", math.nan)
-        echo(
-            f"  [{i + 1}/{len(cells)}] {shown}: exit {row['exit']:.3f} proxy {rate:.3f} "
-            f"({row['run_s']:.1f} s)"
-        )
-        _write_rows(folder, rows)
-    plots = _plots(folder, name, rows)
-    table = _table(name, rows)
+        echo(reports.run_line(i, len(cells), cell, row))
+        reports.write_rows(folder, rows)
+    swept = _swept(name, cfg)
+    plots = reports.plots(folder, name, swept, rows)
+    table = reports.table(name, exp.kind, swept, rows)
     wall = time.perf_counter() - t0
     echo("")
     echo(table)
-    if name == "shortcut-map" and rows and "samples_per_s" in rows[0]:
+    if exp.kind == "supervised" and rows:
+        chance = [r["train_random_exit"] for r in rows if "train_random_exit" in r]
+        if chance:
+            echo(
+                f"a uniformly random policy map reaches the exit on {np.mean(chance):.3f} of "
+                "held-out training levels (the chance level of 'train exit')"
+            )
         echo(
             f"training {np.mean([r['samples_per_s'] for r in rows]):,.0f} samples/s; stream "
             f"alone {np.mean([r['stream_samples_per_s'] for r in rows]):,.0f} samples/s"

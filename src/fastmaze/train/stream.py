@@ -16,7 +16,10 @@ colour; `fastmaze.render.symbolic`), ``"hidden"`` the same with the colour plane
 **Targets** (``task``): ``"exit"``: the exit's square index r·W + c (int64 [B]) among the
 candidate squares ``mask`` (bool [B, H·W], the floor squares); ``"action"``: the oracle's
 optimal action at the start (int64 [B], lowest optimal action, `fastmaze.solve`) and
-``action_map`` (int64 [B, H·W], the optimal action of every square, -1 where none).
+``action_map`` (int64 [B, H·W], the optimal action of every square, -1 where none);
+``"path"``: the oracle's optimal action *set* at every square (uint8 [B, H·W], bit a set
+iff action a brings the exit one step closer, `Oracles.optimal_actions`; 0 on walls, on
+the exit and where the exit is unreachable), the target of a policy map over the board.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from fastmaze.spec import AnySpec
 __all__ = ["CUES", "TASKS", "Batch", "LevelStream", "batch_ids"]
 
 CUES = ("channel", "rgb", "hidden")
-TASKS = ("exit", "action")
+TASKS = ("exit", "action", "path")
 
 
 def batch_ids(k: int, batch_size: int, rank: int = 0, world_size: int = 1, first_id: int = 0):
@@ -53,7 +56,8 @@ class Batch:
     after `LevelStream.next_on`, on the device.
 
     - ``obs``: uint8 [B, C, H', W'] (H' = H or H·pixels);
-    - ``target``: int64 [B] (exit square index, or optimal action at the start);
+    - ``target``: int64 [B] (exit square index, or optimal action at the start), or for
+      task "path" uint8 [B, H·W], the optimal-action bits of every square;
     - ``mask``: bool [B, H·W], candidate squares (floor);
     - ``action_map``: int64 [B, H·W] or None (task "action");
     - ``ids``: int64 [B] level ids (numpy, a copy); ``index``: the batch number k.
@@ -119,7 +123,7 @@ class LevelStream:
         self.obs_shape = (3, H * pixels, W * pixels) if cue == "rgb" else (2 + P, H, W)
         shapes = {
             "obs": ((B, *self.obs_shape), torch.uint8),
-            "target": ((B,), torch.int64),
+            "target": ((B, H * W), torch.uint8) if task == "path" else ((B,), torch.int64),
             "mask": ((B, H * W), torch.bool),
         }
         if task == "action":
@@ -151,6 +155,9 @@ class LevelStream:
         np.equal(levels.grid.reshape(n, H * W), 0, out=a["mask"])
         if self.task == "exit":
             np.add(levels.exit[:, 0] * W, levels.exit[:, 1], out=a["target"])
+        elif self.task == "path":
+            self._oracles = solve(levels, self.threads, out=self._oracles)
+            np.copyto(a["target"], self._oracles.optimal_actions.reshape(n, H * W))
         else:
             self._oracles = solve(levels, self.threads, out=self._oracles)
             best = self._oracles.optimal_action.reshape(n, H * W)

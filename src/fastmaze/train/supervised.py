@@ -1,4 +1,5 @@
-"""Supervised training on fresh levels: predict the exit square, or imitate the oracle.
+"""Supervised training on fresh levels: predict the exit square, imitate the oracle's first
+action, or output the whole path (a policy map over the board).
 
 ``train_supervised(SupervisedConfig(...))`` trains a model on a `LevelStream`, evaluates it
 periodically and at the end on held-out ids of the training spec and on test specs (by
@@ -10,14 +11,23 @@ Exit-square prediction scores every *floor* square of the board (the exit is the
 square in the outer wall; decoys are interior floor squares), so a model that learned
 "green" rather than "the exit" can show it: on the conflict set a pick of the green decoy
 counts as *proxy*, a pick of the exit as *exit*, anything else as *other*.
+
+The path task (``task="path"``) scores the 4 actions at every board square (the *policy
+map*, [N, 4, H, W]); the target is the oracle's optimal action set at each floor square
+and the loss `path_loss`. The model's trajectory is the greedy walk on its policy map from
+the start (`fastmaze.walk`); its outcome is the first object it enters: the exit, a decoy
+of the cue colour (*proxy*), another decoy (*other*), or *neither* (a loop, a stall, the
+step limit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -40,9 +50,18 @@ __all__ = [
     "SquareModel",
     "SupervisedConfig",
     "build_model",
+    "evaluate_action",
     "evaluate_exit",
+    "evaluate_path",
+    "evaluation_iterations",
+    "path_loss",
+    "policy_map",
+    "stream_statistics",
     "train_supervised",
 ]
+
+#: Most training-stream levels `stream_statistics` measures (the first ones of the stream).
+STATS_LEVELS = 1 << 18
 
 #: First level id of evaluation sets: training draws ids from 0 upwards, far below.
 EVAL_FIRST_ID = 2**40
@@ -54,12 +73,16 @@ class SupervisedConfig:
 
     - ``spec``: the training spec (default `correlated(1.0)` on 4×4 Kruskal mazes);
       ``test_specs``: name -> spec evaluated besides held-out training levels (default: the
-      conflict set of the same size, algorithm and palette).
-    - ``task``: "exit" (predict the exit square) or "action" (the oracle's action at the
-      start). ``cue``: "channel" (one-hot colour planes), "rgb" (images, ``pixels`` per
-      square) or "hidden" (colour planes zeroed). ``cue_color``: the colour counted as proxy.
-    - ``model``: "fcn" or "impala", ``model_kwargs`` for `make_model` (fcn: channels, depth;
-      impala: channels, hidden).
+      conflict set of the same size, algorithm, loops, false exits and palette).
+    - ``task``: "exit" (predict the exit square), "action" (the oracle's action at the
+      start) or "path" (a policy map: the optimal actions at every square; needs a fully
+      convolutional model). ``cue``: "channel" (one-hot colour planes), "rgb" (images,
+      ``pixels`` per square) or "hidden" (colour planes zeroed). ``cue_color``: the colour
+      counted as proxy.
+    - ``model``: "fcn", "recurrent" or "impala", ``model_kwargs`` for `make_model` (fcn:
+      channels, depth; recurrent: channels, iterations, block_depth; impala: channels,
+      hidden). ``eval_iterations``: the recurrent model's iterations at evaluation (None:
+      as trained), to let it think longer (or shorter) than in training.
     - ``steps`` of ``batch`` levels (per rank), Adam with ``lr`` and ``weight_decay``;
       ``seed`` seeds the levels (stream and evaluation) and torch.
     - ``eval_every`` steps (0: only at the end) on ``eval_episodes_periodic`` levels per set;
@@ -78,6 +101,7 @@ class SupervisedConfig:
     pixels: int = 2
     model: str = "fcn"
     model_kwargs: dict[str, Any] = field(default_factory=dict)
+    eval_iterations: int | None = None
     steps: int = 1000
     batch: int = 128
     lr: float = 2e-3
@@ -100,6 +124,20 @@ class SupervisedConfig:
             raise ValueError(f"task: {self.task!r}; expected one of {', '.join(TASKS)}")
         if self.cue not in CUES:
             raise ValueError(f"cue: {self.cue!r}; expected one of {', '.join(CUES)}")
+        if self.task == "path" and self.model not in ("fcn", "recurrent"):
+            raise ValueError(
+                f"model: {self.model!r} cannot output a policy map; task 'path' needs a fully "
+                "convolutional model, 'fcn' or 'recurrent'"
+            )
+        if self.eval_iterations is not None:
+            if self.model != "recurrent":
+                raise ValueError(
+                    f"eval_iterations: only the 'recurrent' model iterates, got model "
+                    f"{self.model!r}; leave eval_iterations None"
+                )
+            t = self.eval_iterations
+            if isinstance(t, bool) or not isinstance(t, int) or t < 1:
+                raise ValueError(f"eval_iterations: expected an integer >= 1 or None, got {t!r}")
         spec = self.spec
         if spec is None:
             spec = correlated(1.0, size=(4, 4), algorithm="kruskal")
@@ -115,6 +153,7 @@ class SupervisedConfig:
                     palette=base.palette,
                     algorithm=base.algorithm,
                     loops=base.loops,
+                    false_exits=base.false_exits,
                 )
             }
         tests = {k: spec_from_dict(v) if isinstance(v, dict) else v for k, v in tests.items()}
@@ -130,18 +169,22 @@ class SupervisedConfig:
 
 class SquareModel(nn.Module):
     """A body from `make_model` with a head: per-square logits [N, H·W] (task "exit": the
-    FCN's own 1×1 scorer, or a linear layer over the body's features for IMPALA), or
-    action logits [N, 4] (task "action")."""
+    fully convolutional body's own 1×1 scorer, or a linear layer over the body's features
+    for IMPALA), action logits [N, 4] (task "action"), or a policy map [N, 4, H, W] (task
+    "path": the body's 1×1 scorer with 4 outputs, one per action)."""
 
     def __init__(self, body: nn.Module, task: str, squares: int) -> None:
         super().__init__()
         self.body, self.task = body, task
-        fcn_scores = task == "exit" and hasattr(body, "square_logits")
-        self.head = (
-            None if fcn_scores else nn.Linear(body.out_features, squares if task == "exit" else 4)
-        )
+        self.head: nn.Module | None = None
+        if task == "path":
+            body.score = nn.Conv2d(body.channels, 4, 1)  # every parameter used (DDP)
+        elif not (task == "exit" and hasattr(body, "square_logits")):
+            self.head = nn.Linear(body.out_features, squares if task == "exit" else 4)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.task == "path":
+            return self.body.score(self.body.features(x))
         if self.head is None:
             return self.body.square_logits(x)
         return self.head(self.body(x))
@@ -163,9 +206,35 @@ def build_model(config: SupervisedConfig) -> SquareModel:
     return SquareModel(make_model(config.model, c, h, w, **kwargs), config.task, H * W)
 
 
+def path_loss(logits: Tensor, optimal: Tensor) -> tuple[Tensor, Tensor]:
+    """Loss and accuracy of a policy map against optimal action sets.
+
+    ``logits`` float [B, 4, H, W] (or [B, 4, H·W]); ``optimal`` uint8 [B, H·W], bit a set
+    iff action a is optimal at that square (0: no optimal action, the square is left out).
+    Any optimal action is right: loss = −log Σ_{a optimal} softmax(logits)_a, averaged over
+    the squares that have an optimal action; accuracy = the fraction of them whose argmax
+    action is optimal.
+    """
+    logits = logits.flatten(2).float()
+    bits = optimal.reshape(len(optimal), 1, -1).to(torch.int32)
+    shifts = torch.arange(4, device=logits.device, dtype=torch.int32).view(1, 4, 1)
+    allowed = ((bits >> shifts) & 1).bool()  # [B, 4, S]
+    counted = allowed.any(1)  # [B, S]
+    lowest = torch.finfo(logits.dtype).min
+    per_square = torch.logsumexp(logits, 1) - torch.logsumexp(
+        logits.masked_fill(~allowed, lowest), 1
+    )
+    squares = counted.sum().clamp(min=1)
+    loss = torch.where(counted, per_square, torch.zeros_like(per_square)).sum() / squares
+    hit = allowed.gather(1, logits.argmax(1, keepdim=True)).squeeze(1) & counted
+    return loss, hit.sum() / squares
+
+
 def _loss(model: nn.Module, batch: Any, task: str) -> tuple[Tensor, Tensor]:
     """(mean cross-entropy, accuracy) of a batch; exit logits masked to floor squares."""
     logits = model(batch.obs)
+    if task == "path":
+        return path_loss(logits, batch.target)
     if task == "exit":
         logits = logits.masked_fill(~batch.mask, -1e9)
     loss = nn.functional.cross_entropy(logits, batch.target)
@@ -269,29 +338,186 @@ def evaluate_action(
     return {"episodes": episodes, "exit": _rate(good, episodes)}
 
 
+@torch.no_grad()
+def policy_map(
+    model: nn.Module,
+    levels: fastmaze.Levels,
+    *,
+    cue: str = "channel",
+    pixels: int = 2,
+    device: torch.device | str | None = None,
+    batch: int = 128,
+) -> np.ndarray:
+    """The greedy action map of a path model on ``levels``: uint8 [n, H, W], the argmax
+    over the model's 4 action scores at every square (lowest action on ties). ``device``:
+    where observations go (None: the model's); ``batch`` levels per forward pass (small
+    batches keep a CPU's caches warm)."""
+    if device is None:
+        device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    n, H, W = levels.grid.shape
+    out = np.empty((n, H, W), np.uint8)
+    try:
+        for lo in range(0, n, batch):
+            part = levels[lo : lo + batch]
+            obs = torch.from_numpy(_observe(part, cue, pixels)).to(device)
+            out[lo : lo + len(part)] = model(obs).argmax(1).cpu().numpy()
+    finally:
+        model.train(was_training)
+    return out
+
+
+def _random_map(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """A uniformly random action map (the chance baseline of the path task), seeded."""
+    return np.random.default_rng([seed, 0x9A7]).integers(0, 4, shape, dtype=np.uint8)
+
+
+@torch.no_grad()
+def evaluate_path(
+    model: nn.Module,
+    spec: AnySpec,
+    episodes: int,
+    *,
+    cue: str = "channel",
+    pixels: int = 2,
+    seed: int = 0,
+    first_id: int = EVAL_FIRST_ID,
+    cue_color: str = "green",
+    device: torch.device | str = "cpu",
+    batch: int = 128,
+    max_steps: int | None = None,
+) -> dict[str, Any]:
+    """Greedy walks of the model's policy map on levels ``first_id ..`` of ``(spec, seed)``
+    (`fastmaze.walk`), one per level.
+
+    Ambiguous levels (a decoy on a shortest start→exit path, `Oracles.ambiguous`) are
+    counted apart: ``"ambiguous"`` is their rate over all ``episodes``, and every other
+    rate is over the remaining ``"counted"`` levels: ``"exit"``, ``"proxy"`` (a decoy of
+    colour ``cue_color`` entered first), ``"other"`` (another decoy), ``"neither"`` (a
+    loop, a stall against a wall, or the step limit), each {"rate", "lo", "hi", "count"}
+    with a 95% Wilson interval; ``"optimal"``: the exit reached in the fewest steps;
+    ``"excess_mean"``: mean steps over the optimum where the exit was reached;
+    ``"square_accuracy"``: fraction of squares with an optimal action where the map's
+    action is one; ``"random_exit"``: the exit rate of a uniformly random policy map on
+    the same levels (the chance baseline)."""
+    from fastmaze.walk import OUTCOMES, walk
+
+    levels = fastmaze.generate(spec, episodes, seed, first_id)
+    actions = policy_map(model, levels, cue=cue, pixels=pixels, device=device, batch=batch)
+    oracles = fastmaze.solve(levels)
+    ambiguous = oracles.ambiguous
+    keep = ~ambiguous
+    counted = int(keep.sum())
+    w = walk(levels, actions, cue=cue_color, max_steps=max_steps)
+    outcome = np.asarray(w.outcome)[keep]
+    excess = np.asarray(w.excess)[keep]
+    result: dict[str, Any] = {
+        "episodes": episodes,
+        "counted": counted,
+        "ambiguous": _rate(int(ambiguous.sum()), episodes),
+    }
+    for code, name in enumerate(OUTCOMES):
+        result[name] = _rate(int((outcome == code).sum()), counted)
+    reached = outcome == OUTCOMES.index("exit")
+    result["optimal"] = _rate(int((reached & (excess == 0)).sum()), counted)
+    result["excess_mean"] = float(excess[reached].mean()) if reached.any() else math.nan
+    best = oracles.optimal_actions
+    has = best != 0
+    on_best = (best >> actions) & 1
+    result["square_accuracy"] = float(on_best[has].mean()) if has.any() else math.nan
+    chance = walk(levels, _random_map(actions.shape, seed), cue=cue_color, max_steps=max_steps)
+    result["random_exit"] = _rate(
+        int((np.asarray(chance.outcome)[keep] == OUTCOMES.index("exit")).sum()), counted
+    )
+    return result
+
+
+_EVALUATORS = {"exit": evaluate_exit, "action": evaluate_action, "path": evaluate_path}
+
+
+@contextlib.contextmanager
+def evaluation_iterations(model: nn.Module, iterations: int | None) -> Iterator[None]:
+    """Within the block, the recurrent body of ``model`` (a `SquareModel`) iterates
+    ``iterations`` times (None: as trained); restored on exit."""
+    body = getattr(model, "body", model)
+    trained = getattr(body, "iterations", None)
+    if iterations is not None:
+        if trained is None:
+            raise ValueError("eval_iterations: the model does not iterate (not 'recurrent')")
+        body.iterations = iterations
+    try:
+        yield
+    finally:
+        if trained is not None:
+            body.iterations = trained
+
+
 def _evaluate_all(model: nn.Module, c: SupervisedConfig, episodes: int, device: Any) -> dict:
-    fn = evaluate_exit if c.task == "exit" else evaluate_action
+    fn = _EVALUATORS[c.task]
     sets = {"train": c.spec, **c.test_specs}
+    with evaluation_iterations(model, c.eval_iterations):
+        return {
+            name: fn(
+                model,
+                s,
+                episodes,
+                cue=c.cue,
+                pixels=c.pixels,
+                seed=c.seed,
+                cue_color=c.cue_color,
+                device=device,
+            )
+            for name, s in sets.items()
+        }
+
+
+def stream_statistics(
+    spec: AnySpec,
+    seed: int,
+    levels: int,
+    *,
+    cue_color: str = "green",
+    first_id: int = 0,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Realised statistics of a training stream's first ``levels`` levels (ids ``first_id
+    ..``; at most `STATS_LEVELS`), from `fastmaze.level_stats`, for the colour
+    ``cue_color``: ``"p_cue_given_exit"`` (P(exit has the cue)), ``"p_exit_given_cue"``
+    (P(square is the exit | square has the cue), over floor squares), ``"phi"`` and
+    ``"mi_bits"`` (of "has the cue" with "is the exit", over floor squares), each
+    {"requested", "value", "lo", "hi"} with 95% intervals; ``"levels"``: how many levels
+    were measured."""
+    if cue_color not in spec.palette:
+        raise ValueError(f"cue_color: {cue_color!r} is not in the palette {spec.palette}")
+    n = max(1, min(int(levels), STATS_LEVELS))
+    st = fastmaze.generate(spec, n, seed, first_id, threads=threads).stats()
+    row = st.color(cue_color)
+
+    def entry(name: str) -> dict[str, float]:
+        return {
+            "requested": float(getattr(row, f"{name}_req")),
+            "value": float(getattr(row, name)),
+            "lo": float(getattr(row, f"{name}_lo")),
+            "hi": float(getattr(row, f"{name}_hi")),
+        }
+
     return {
-        name: fn(
-            model,
-            s,
-            episodes,
-            cue=c.cue,
-            pixels=c.pixels,
-            seed=c.seed,
-            cue_color=c.cue_color,
-            device=device,
-        )
-        for name, s in sets.items()
+        "levels": n,
+        "cue": cue_color,
+        "p_cue_given_exit": entry("exit"),
+        "p_exit_given_cue": entry("given"),
+        "phi": entry("phi"),
+        "mi_bits": entry("mi"),
     }
 
 
 def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict[str, Any]:
     """Trains per ``config``; returns {"config", "metrics" (final evaluation by set),
     "history" (periodic evaluations), "model" (the trained module, unwrapped), "steps",
-    "samples_per_s" (training), "stream_samples_per_s" (the producer alone),
-    "wall_s"}. Under torchrun, call it in every process (it initialises the group)."""
+    "stream_stats" (`stream_statistics` of the levels the run trained on), "samples_per_s"
+    (training), "stream_samples_per_s" (the producer alone), "wall_s"}. Under torchrun,
+    call it in every process (it initialises the group)."""
     c = config.resolved()
     dist = dist or init_distributed(c.device)
     device = dist.device
@@ -375,10 +601,17 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
             bar.close()
     done = step - first_step
     metrics = _evaluate_all(model, c, c.eval_episodes, device) if dist.is_main else {}
+    trained_on = step * c.batch * dist.world_size
+    realised = (
+        stream_statistics(c.spec, c.seed, trained_on, cue_color=c.cue_color, threads=c.threads)
+        if dist.is_main and trained_on and c.cue_color in c.spec.palette
+        else {}
+    )
     return {
         "config": c.to_dict(),
         "metrics": metrics,
         "history": history,
+        "stream_stats": realised,
         "model": model,
         "steps": step,
         "batch_id_ranges": np.array(seen, dtype=np.int64).reshape(-1, 2),
