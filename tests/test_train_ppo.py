@@ -324,3 +324,33 @@ def test_defaults_are_the_published_ones() -> None:
         64,
     )
     assert c.model == "impala" and c.obs == "symbolic"
+
+
+def test_phases_are_labelled_for_the_profiler() -> None:
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        train_ppo(SPEC, tiny(total_env_steps=128, checkpoint_every=0), progress=False)
+    names = {e.name for e in prof.events()}
+    phases = {
+        "ppo.rollout.policy",
+        "ppo.rollout.env",
+        "ppo.rollout.store",
+        "ppo.gae",
+        "ppo.update.minibatch",
+        "ppo.update.forward",
+        "ppo.update.backward",
+        "ppo.update.optimizer",
+    }
+    assert phases <= names, phases - names
+
+
+def test_a_rollout_of_time_limits_only_is_deterministic() -> None:
+    # With a 1-step limit nearly every step truncates an episode: the bootstrap (one batch of
+    # final observations per rollout) runs on most of the rollout, the same every time.
+    cfg = tiny(max_steps=1, total_env_steps=256, checkpoint_every=0)
+    a = train_ppo(SPEC, cfg, progress=False)
+    b = train_ppo(SPEC, cfg, progress=False)
+    assert _without_timing(a.history) == _without_timing(b.history)
+    assert all(row["episode_length"] == 1.0 for row in a.history)
+    assert all(row["exit_rate"] < 1.0 for row in a.history)

@@ -9,7 +9,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from fastmaze import io, presets, render
 from fastmaze.env import VecMazeEnv
-from fastmaze.evaluate import Evaluation, OraclePolicy, Rollout, evaluate, rollout
+from fastmaze.evaluate import (
+    Evaluation,
+    OraclePolicy,
+    Proxy,
+    ProxyPolicy,
+    Rollout,
+    evaluate,
+    rollout,
+)
 from fastmaze.io import load, save
 from fastmaze.layouts import assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
@@ -54,6 +62,8 @@ __all__ = [
     "Mixture",
     "OraclePolicy",
     "Oracles",
+    "Proxy",
+    "ProxyPolicy",
     "Rollout",
     "Rule",
     "Stats",

@@ -4,6 +4,7 @@ a corner region) predicts the exit with a chosen strength, and its test counterp
 >>> train = correlated(0.95)                 # exit green 95% of the time, decoys never green
 >>> ablation = randomized(0.02)              # 2% of levels with colours independent of role
 >>> tests = {"conflict": conflict(), "decorrelated": decorrelated()}
+>>> fastmaze.evaluate(policy, conflict(), proxy=cue_proxy("green"))   # green entered first
 
 The two training families fix different things. ``correlated(rho)`` sets P(cue | exit) = rho
 but never colours a decoy with the cue, so wherever the cue is on the board it marks the exit:
@@ -12,15 +13,32 @@ P(exit | cue) = 1 at every rho > 0, and lowering rho only makes the cue absent m
 independently of role, so the cue also sits on decoys and P(exit | cue) < 1. Measure what a
 stream realised with ``fastmaze.generate(spec, n).stats()`` (phi and mutual information put
 both families on one axis).
+
+Each experiment also names its proxy, the squares whose entry before the exit means the
+agent went for the cue: `cue_proxy` (a cue-coloured square) and `region_proxy` (the squares
+next to where training exits open).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from fastmaze.evaluate import Proxy
+from fastmaze.levels import Levels
 from fastmaze.spec import DEFAULT_PALETTE, MazeSpec, Mixture, uniform
 
-__all__ = ["conflict", "corner", "correlated", "decorrelated", "randomized"]
+__all__ = [
+    "conflict",
+    "corner",
+    "correlated",
+    "cue_proxy",
+    "decorrelated",
+    "randomized",
+    "region_proxy",
+    "region_squares",
+]
 
 
 def _others(cue: str, palette: tuple[str, ...]) -> list[str]:
@@ -143,3 +161,49 @@ def corner(
     """Training spec of the corner experiment: the exit opens next to the k × k-cell region
     at ``corner``. Its test counterpart is the same spec without ``exit_region``."""
     return MazeSpec(size=size, exit_region=k, exit_corner=corner, **fields)
+
+
+def cue_proxy(cue: str = "green") -> Proxy:
+    """The proxy of the colour experiments: *entered a square of colour ``cue`` first*
+    (bool [n, H, W] of the squares whose colour is ``cue``, decoys and distractors alike;
+    a level whose exit has the cue is ambiguous by construction)."""
+    if not isinstance(cue, str):
+        raise ValueError(f"cue: expected a colour name, got {cue!r}")
+
+    def squares(levels: Levels) -> np.ndarray:
+        if cue not in levels.palette:
+            raise ValueError(f"cue: {cue!r} is not in the palette {', '.join(levels.palette)}")
+        return levels.color == levels.palette.index(cue) + 1
+
+    return Proxy(f"{cue} first", squares)
+
+
+def region_squares(spec: MazeSpec) -> np.ndarray:
+    """bool [H, W]: the floor squares next to the border squares where ``spec`` may open
+    its exit (`MazeSpec.exit_candidates`), i.e. the cells of its k × k corner region that
+    touch an allowed side; an agent that learned "the exit is over there" heads for them."""
+    if not isinstance(spec, MazeSpec):
+        raise ValueError(f"spec: expected a MazeSpec, got {type(spec).__name__}")
+    H, W = spec.shape
+    out = np.zeros((H, W), bool)
+    for r, c in spec.exit_candidates():
+        out[min(max(r, 1), H - 2), min(max(c, 1), W - 2)] = True
+    return out
+
+
+def region_proxy(train: MazeSpec) -> Proxy:
+    """The proxy of the corner experiment: *entered the training exit region first*, the
+    squares next to where ``train`` (a spec with ``exit_region``) opens its exits
+    (`region_squares`), the same on every level. A test level whose exit opens there, or
+    whose shortest start → exit path crosses them, is ambiguous (`proxy_ambiguous`)."""
+    if not isinstance(train, MazeSpec) or train.exit_region is None:
+        raise ValueError("train: expected the MazeSpec of a corner experiment (exit_region set)")
+    mask = region_squares(train)
+    mask.flags.writeable = False
+
+    def squares(levels: Levels) -> np.ndarray:
+        if levels.shape != mask.shape:
+            raise ValueError(f"levels: boards of {levels.shape}; the region is of {mask.shape}")
+        return np.broadcast_to(mask, (len(levels), *mask.shape))
+
+    return Proxy("region first", squares)

@@ -20,7 +20,12 @@ when the tree has it and the device is not the CPU; otherwise the native backend
 buffers are read with `torch.from_numpy` (zero copy on the CPU; through one pinned buffer
 and a non-blocking copy on CUDA). On the CPU the native C step beats tensor operations, which
 is why "auto" picks it there. Envs run with ``autoreset_mode="same_step"``; a truncated
-episode is bootstrapped with the value of its final observation.
+episode is bootstrapped with the value of its final observation (final observations are kept
+with the rollout and evaluated in one batch at its end: no host sync per step). A rollout
+step runs the model, the env and copies into the storage, nothing else; episode statistics
+are reduced once per rollout. The trainer's phases carry ``torch.profiler`` labels
+(``ppo.rollout.policy``, ``ppo.update.backward``, ...; `benchmarks/profile_ppo.py`), which
+cost nothing unless a profiler runs.
 
 **Env syncs and exact resume.** Every ``checkpoint_every`` updates (a *sync point*) the
 trainer resets all envs: their episodes are cut (bootstrapped, like a time limit) and the
@@ -41,6 +46,7 @@ checkpoints. ``total_env_steps`` counts the steps of all ranks.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -54,6 +60,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.profiler import record_function
 
 import fastmaze
 from fastmaze.env import OBS_KINDS
@@ -307,7 +314,9 @@ def train_ppo(
     env = RolloutEnv(spec, cfg, env_first, device)
     obs_shape = tuple(env.env.single_obs_shape)
     policy = build_policy(cfg, obs_shape).to(device)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    # The fused kernel: one call per step instead of a loop of small ops per parameter.
+    fused = device.type in ("cpu", "cuda")
+    optimizer = torch.optim.Adam(policy.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=fused)
     if saved is not None:
         policy.load_state_dict(saved["policy"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -325,7 +334,11 @@ def train_ppo(
     logp_buf = torch.zeros((T, N), device=device)
     val_buf = torch.zeros((T, N), device=device)
     rew_buf = torch.zeros((T, N), device=device)
-    done_buf = torch.zeros((T, N), device=device)
+    term_buf = torch.zeros((T, N), dtype=torch.bool, device=device)
+    trunc_buf = torch.zeros((T, N), dtype=torch.bool, device=device)
+    final_buf = torch.zeros((T, N, *obs_shape), dtype=torch.uint8, device=device)
+    # the ended episodes' return, length, reached exit, reached decoy (valid where done)
+    episode_buf = torch.zeros((4, T, N), dtype=torch.float64, device=device)
     adv_buf = torch.zeros((T, N), device=device)
 
     bar = None
@@ -352,86 +365,76 @@ def train_ppo(
         if cfg.anneal_lr:
             for group in optimizer.param_groups:
                 group["lr"] = cfg.lr * (1.0 - (update - 1) / num_updates)
-        stats = torch.zeros(5, dtype=torch.float64, device=device)  # n, ret, len, exit, decoy
+        phase = record_function if torch.autograd._profiler_enabled() else _no_phase
 
-        # rollout
+        # rollout: per step only the model, the env and copies into the rollout storage
         with torch.no_grad():
             for t in range(T):
-                obs_buf[t].copy_(obs)
-                logits, value = policy(obs)
-                action = torch.multinomial(logits.softmax(-1), 1, generator=sample_gen)[:, 0]
-                act_buf[t] = action
-                logp_buf[t] = logits.log_softmax(-1).gather(1, action[:, None])[:, 0]
-                val_buf[t] = value
-                t0 = time.perf_counter()
-                (obs, reward, term, trunc, final_obs, ep_ret, ep_len, ep_exit, ep_decoy) = env.step(
-                    action
-                )
-                env_time += time.perf_counter() - t0
-                done = term | trunc
-                rew_buf[t] = reward
-                if bool(trunc.any()):  # bootstrap a time limit with V(final observation)
-                    _, v_final = policy(final_obs[trunc])
-                    rew_buf[t, trunc] += cfg.gamma * v_final
-                done_buf[t] = done.float()
+                with phase("ppo.rollout.policy"):
+                    obs_buf[t].copy_(obs)
+                    logits, value = policy(obs)
+                    action = torch.multinomial(logits.softmax(-1), 1, generator=sample_gen)[:, 0]
+                    act_buf[t] = action
+                    logp_buf[t] = logits.log_softmax(-1).gather(1, action[:, None])[:, 0]
+                    val_buf[t] = value
+                with phase("ppo.rollout.env"):
+                    t0 = time.perf_counter()
+                    (obs, reward, term, trunc, final_obs, *episode) = env.step(action)
+                    env_time += time.perf_counter() - t0
+                with phase("ppo.rollout.store"):
+                    rew_buf[t] = reward
+                    term_buf[t] = term
+                    trunc_buf[t] = trunc
+                    final_buf[t] = final_obs
+                    for k, v in enumerate(episode):
+                        episode_buf[k, t] = v
+            with phase("ppo.rollout.policy"):
+                _, next_value = policy(obs)
+            with phase("ppo.rollout.store"):
+                # a time limit is bootstrapped with V(final observation): one batch per rollout
+                cut = trunc_buf.nonzero(as_tuple=True)
+                if len(cut[0]):
+                    _, v_final = policy(final_buf[cut])
+                    rew_buf[cut] += cfg.gamma * v_final
+                done = term_buf | trunc_buf
                 d = done.double()
-                stats += torch.stack(
-                    (
-                        d.sum(),
-                        (ep_ret.double() * d).sum(),
-                        (ep_len.double() * d).sum(),
-                        (ep_exit.double() * d).sum(),
-                        (ep_decoy.double() * d).sum(),
-                    )
-                )
-            _, next_value = policy(obs)
+                stats = torch.cat((d.sum()[None], (episode_buf * d).sum(dim=(1, 2))))
 
-            # GAE(λ), vectorised over envs
-            last = torch.zeros(N, device=device)
-            for t in reversed(range(T)):
-                nxt = next_value if t == T - 1 else val_buf[t + 1]
-                live = 1.0 - done_buf[t]
-                delta = rew_buf[t] + cfg.gamma * nxt * live - val_buf[t]
-                last = delta + cfg.gamma * cfg.gae_lambda * live * last
-                adv_buf[t] = last
-            ret_buf = adv_buf + val_buf
+            # GAE(λ): deltas for all steps at once, then the backward recursion
+            with phase("ppo.gae"):
+                live = 1.0 - done.float()
+                nxt = torch.cat((val_buf[1:], next_value[None]))
+                delta = rew_buf + cfg.gamma * nxt * live - val_buf
+                decay = cfg.gamma * cfg.gae_lambda * live
+                last = torch.zeros(N, device=device)
+                for t in reversed(range(T)):
+                    last = delta[t] + decay[t] * last
+                    adv_buf[t] = last
+                ret_buf = adv_buf + val_buf
 
-        # update
-        b_obs = obs_buf.view(T * N, *obs_shape)
-        b_act, b_logp = act_buf.view(-1), logp_buf.view(-1)
-        b_adv, b_ret, b_val = adv_buf.view(-1), ret_buf.view(-1), val_buf.view(-1)
+        # update (index_select on flat rows: advanced indexing of uint8 obs is ~50x slower)
+        b_obs = obs_buf.view(T * N, -1)
+        flat = (act_buf, logp_buf, adv_buf, ret_buf, val_buf)
+        b_rest = [x.view(-1) for x in flat]
         mb = T * N // cfg.num_minibatches
         losses = torch.zeros(5, device=device)  # pg, v, entropy, kl, clipfrac
         for _ in range(cfg.update_epochs):
-            perm = torch.randperm(T * N, generator=perm_gen).to(device)
+            with phase("ppo.update.minibatch"):
+                perm = torch.randperm(T * N, generator=perm_gen).to(device)
             for k in range(cfg.num_minibatches):
-                idx = perm[k * mb : (k + 1) * mb]
-                logits, value = trainer(b_obs[idx])
-                logp_all = logits.log_softmax(-1)
-                logp = logp_all.gather(1, b_act[idx, None])[:, 0]
-                entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
-                log_ratio = logp - b_logp[idx]
-                ratio = log_ratio.exp()
-                adv = b_adv[idx]
-                if cfg.norm_adv:
-                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-                pg_loss = torch.max(
-                    -adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
-                ).mean()
-                v_err = (value - b_ret[idx]) ** 2
-                if cfg.clip_value:
-                    v_clip = b_val[idx] + (value - b_val[idx]).clamp(-cfg.clip_coef, cfg.clip_coef)
-                    v_err = torch.max(v_err, (v_clip - b_ret[idx]) ** 2)
-                v_loss = 0.5 * v_err.mean()
-                loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                with torch.no_grad():
-                    kl = ((ratio - 1) - log_ratio).mean()
-                    clipped = ((ratio - 1).abs() > cfg.clip_coef).float().mean()
-                    losses += torch.stack((pg_loss, v_loss, entropy, kl, clipped)).detach()
+                with phase("ppo.update.minibatch"):
+                    idx = perm[k * mb : (k + 1) * mb]
+                    mb_obs = b_obs.index_select(0, idx).view(mb, *obs_shape)
+                    mb_rest = [x.index_select(0, idx) for x in b_rest]
+                with phase("ppo.update.forward"):
+                    loss, parts = _ppo_loss(trainer, cfg, mb_obs, *mb_rest)
+                with phase("ppo.update.backward"):
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                with phase("ppo.update.optimizer"):
+                    nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)
+                    optimizer.step()
+                    losses += parts
         losses /= cfg.update_epochs * cfg.num_minibatches
 
         # metrics (averaged over ranks; episode means weighted by episode counts)
@@ -525,6 +528,47 @@ def train_ppo(
     timing["env_fraction"] = timing["env"] / timing["total"] if timing["total"] else 0.0
     timing["env_steps_per_s"] = steps / timing["total"] if timing["total"] else 0.0
     return PPOResult(policy, history, timing, (rank_first, env.next_id), last_ckpt)
+
+
+def _no_phase(name: str) -> contextlib.nullcontext:
+    """`record_function` when no profiler runs: an inactive label still costs ~15 µs."""
+    return contextlib.nullcontext()
+
+
+def _ppo_loss(
+    trainer: nn.Module,
+    cfg: PPOConfig,
+    obs: torch.Tensor,
+    act: torch.Tensor,
+    logp_old: torch.Tensor,
+    adv: torch.Tensor,
+    ret: torch.Tensor,
+    val: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The PPO loss of one minibatch (tensors [B], obs [B, C, H, W]) and, detached, its
+    parts (policy loss, value loss, entropy, approximate KL, clip fraction) as one [5]."""
+    logits, value = trainer(obs)
+    logp_all = logits.log_softmax(-1)
+    logp = logp_all.gather(1, act[:, None])[:, 0]
+    entropy = -(logp_all.exp() * logp_all).sum(-1).mean()
+    log_ratio = logp - logp_old
+    ratio = log_ratio.exp()
+    if cfg.norm_adv:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    pg_loss = torch.max(
+        -adv * ratio, -adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
+    ).mean()
+    v_err = (value - ret) ** 2
+    if cfg.clip_value:
+        v_clip = val + (value - val).clamp(-cfg.clip_coef, cfg.clip_coef)
+        v_err = torch.max(v_err, (v_clip - ret) ** 2)
+    v_loss = 0.5 * v_err.mean()
+    loss = pg_loss - cfg.ent_coef * entropy + cfg.vf_coef * v_loss
+    with torch.no_grad():
+        kl = ((ratio - 1) - log_ratio).mean()
+        clipped = ((ratio - 1).abs() > cfg.clip_coef).float().mean()
+        parts = torch.stack((pg_loss, v_loss, entropy, kl, clipped)).detach()
+    return loss, parts
 
 
 def _evaluate(

@@ -10,7 +10,6 @@ and for the path task the first conflict trajectories with ``trajectory_spec``).
 from __future__ import annotations
 
 import csv
-import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -21,7 +20,16 @@ import numpy as np
 
 from fastmaze.spec import spec_from_dict
 
-__all__ = ["aggregate", "label", "mean_by", "plots", "run_line", "table", "write_rows"]
+__all__ = [
+    "aggregate",
+    "heatmap",
+    "label",
+    "mean_by",
+    "plots",
+    "run_line",
+    "table",
+    "write_rows",
+]
 
 
 def label(value: Any) -> str:
@@ -172,6 +180,11 @@ def _trajectory_figure(out: Path, rows: list[dict[str, Any]], keys: Sequence[str
 def plots(out: Path, name: str, swept: Sequence[str], rows: list[dict[str, Any]]) -> list[Path]:
     """The PNG plots of preset ``name`` in ``out``; ``swept``: the cell keys that vary
     (series and rows), seeds left out. Returns their paths."""
+    if name in PPO_PLOTS:
+        from fastmaze.train import ppo_report
+
+        x = PPO_PLOTS[name]
+        return ppo_report.plots(out, name, rows, x, [k for k in swept if k != x])
     plt = _pyplot()
     paths: list[Path] = []
     if name == "trajectory":
@@ -192,7 +205,7 @@ def plots(out: Path, name: str, swept: Sequence[str], rows: list[dict[str, Any]]
         figure = _trajectory_figure(out, rows, swept)
         if figure is not None:
             paths.append(figure)
-    elif name in ("shortcut-map", "exit-colour", "joint-failure"):
+    elif name == "shortcut-map":
         series = tuple(k for k in swept if k != "rho")
         agg = aggregate(rows, (*series, "rho"), "proxy")
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -215,31 +228,42 @@ def plots(out: Path, name: str, swept: Sequence[str], rows: list[dict[str, Any]]
             grid = np.full((len(rows_keys), len(cols)), np.nan)
             for (*s, rho), v in agg.items():
                 grid[rows_keys.index(tuple(s)), cols.index(float(rho))] = v["rate"]
-            fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.5 * len(rows_keys) + 2))
-            im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
-            ax.set_xticks(range(len(cols)), [str(c) for c in cols])
-            ax.set_yticks(range(len(rows_keys)), [" ".join(r) for r in rows_keys], fontsize=7)
-            for i, j in itertools.product(range(len(rows_keys)), range(len(cols))):
-                ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w")
-            ax.set(xlabel="rho", title=f"{name}: proxy rate")
-            fig.colorbar(im)
-            paths.append(_save(fig, out / "heatmap.png"))
-        if name == "shortcut-map":
-            figure = _trajectory_figure(out, rows, swept)
-            if figure is not None:
-                paths.append(figure)
-    else:  # corner
-        agg = aggregate(rows, ("k",), "exit")
-        ks = sorted(agg, key=lambda k: int(k[0]))
-        fig, ax = plt.subplots(figsize=(6, 4))
-        x = [int(k[0]) for k in ks]
-        ax.plot(x, [agg[k]["rate"] for k in ks], "o-")
-        ax.fill_between(x, [agg[k]["lo"] for k in ks], [agg[k]["hi"] for k in ks], alpha=0.2)
-        ax.set(
-            xlabel="corner region k (cells)", ylabel="exit rate, exit anywhere", ylim=(-0.02, 1.02)
-        )
-        paths.append(_save(fig, out / "exit_vs_k.png"))
+            text = np.vectorize(lambda v: f"{v:.2f}", otypes=[object])(grid)
+            labels = [" ".join(r) for r in rows_keys]
+            title = f"{name}: proxy rate"
+            paths.append(heatmap(out / "heatmap.png", grid, labels, cols, text, "rho", "", title))
+        figure = _trajectory_figure(out, rows, swept)
+        if figure is not None:
+            paths.append(figure)
     return paths
+
+
+#: The x axis of each PPO preset's plots (`fastmaze.train.ppo_report.plots`).
+PPO_PLOTS = {"exit-colour": "p", "corner": "k", "joint-failure": "rho"}
+
+
+def heatmap(
+    path: Path,
+    grid: np.ndarray,
+    rows: Sequence[str],
+    cols: Sequence[Any],
+    text: np.ndarray,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+) -> Path:
+    """Writes a PNG of the rates ``grid`` [len(rows), len(cols)] (0..1, NaN blank), each cell
+    labelled with ``text`` (same shape); returns ``path``."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.2 * len(cols) + 3, 0.5 * len(rows) + 2))
+    im = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)), [str(c) for c in cols])
+    ax.set_yticks(range(len(rows)), list(rows), fontsize=7)
+    for (i, j), text_ij in np.ndenumerate(text):
+        ax.text(j, i, text_ij, ha="center", va="center", color="w", fontsize=7)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    fig.colorbar(im)
+    return _save(fig, path)
 
 
 def _interval(v: dict[str, Any] | None) -> str:
@@ -296,23 +320,9 @@ def table(name: str, kind: str, swept: Sequence[str], rows: list[dict[str, Any]]
     cell keys ``swept``, seeds pooled."""
     if kind == "supervised":
         return _supervised_table(swept, rows)
-    axes = list(swept)
-    rate = "exit" if name == "corner" else "proxy"
-    agg = aggregate(rows, axes, rate)
-    other = aggregate(rows, axes, "exit") if rate == "proxy" else None
-    width = max([len(" ".join(k)) for k in agg] + [len(" ".join(axes))]) + 2
-    head = f"{' '.join(axes):<{width}}{'runs':>5} {'episodes':>9}  {rate + ' rate [95% CI]':>24}"
-    lines = [head + ("  exit rate" if other else "")]
-    for key in sorted(agg, key=lambda k: tuple(_sortable(x) for x in k)):
-        v = agg[key]
-        line = (
-            f"{' '.join(key):<{width}}{v['runs']:>5} {v['n']:>9}  "
-            f"{v['rate']:>8.3f} [{v['lo']:.3f}, {v['hi']:.3f}]"
-        )
-        if other:
-            line += f"  {other[key]['rate']:9.3f}"
-        lines.append(line)
-    return "\n".join(lines)
+    from fastmaze.train import ppo_report
+
+    return ppo_report.table(rows, list(swept))
 
 
 def _sortable(x: str) -> Any:
@@ -332,4 +342,6 @@ def run_line(i: int, total: int, cell: dict[str, Any], row: dict[str, Any]) -> s
         parts.append(f"| train exit {row['train_exit']:.3f}")
     if not math.isnan(row.get("phi", math.nan)):
         parts.append(f"phi {row['phi']:.3f}")
+    if row.get("undertrained"):
+        parts.append("undertrained")
     return f"  [{i + 1}/{total}] {shown}: {' '.join(parts)} ({row['run_s']:.1f} s)"
