@@ -2,6 +2,8 @@
 
 OpenMP is used when the compiler has it (probed by compiling a tiny program), serial
 otherwise. No -march=native unless asked for: FASTMAZE_NATIVE=1 pip install .
+FASTMAZE_SANITIZE=address,undefined builds with those sanitizers (gcc/clang; see
+.ci/sanitizers for how to run the result).
 """
 
 import os
@@ -25,14 +27,16 @@ CSRC = [
 OPENMP_PROBE = "#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
 
 
-def has_openmp(compiler) -> bool:
-    """Whether this compiler builds and links an OpenMP program with -fopenmp."""
+def has_openmp(compiler, extra: list[str]) -> bool:
+    """Whether this compiler builds and links an OpenMP program with -fopenmp (and the
+    ``extra`` flags every object gets)."""
+    flags = ["-fopenmp", *extra]
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "probe.c"
         src.write_text(OPENMP_PROBE)
         try:
-            objs = compiler.compile([str(src)], output_dir=tmp, extra_postargs=["-fopenmp"])
-            compiler.link_executable(objs, str(Path(tmp) / "probe"), extra_postargs=["-fopenmp"])
+            objs = compiler.compile([str(src)], output_dir=tmp, extra_postargs=flags)
+            compiler.link_executable(objs, str(Path(tmp) / "probe"), extra_postargs=flags)
         except Exception:
             return False
     return True
@@ -43,7 +47,14 @@ class BuildExt(build_ext):
         msvc = self.compiler.compiler_type == "msvc"
         compile_args = ["/O2"] if msvc else ["-O3", "-std=c99", "-fno-strict-aliasing"]
         link_args = []
-        if not msvc and has_openmp(self.compiler):
+        sanitize = os.environ.get("FASTMAZE_SANITIZE", "")
+        if sanitize and not msvc:
+            compile_args += [f"-fsanitize={sanitize}", "-fno-sanitize-recover=all"]
+            # Python's own flags carry -fwrapv, which would hide signed overflow from UBSan:
+            # the core is portable C99, where signed overflow is undefined.
+            compile_args += ["-fno-wrapv", "-fno-omit-frame-pointer", "-g"]
+            link_args.append(f"-fsanitize={sanitize}")
+        if not msvc and has_openmp(self.compiler, link_args):
             compile_args.append("-fopenmp")
             link_args.append("-fopenmp")
         elif msvc:

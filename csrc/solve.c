@@ -123,8 +123,13 @@ static int bfs(const geometry *g, int16_t *restrict d, int32_t source, const uin
     queue[tail++] = source;
     while (head < tail) {
         int32_t v = queue[head++];
-        if (d[v] == INT16_MAX) return 1;
         if (mark[v] == FM_TARGET && --targets == 0) return 0;
+        if (d[v] == INT16_MAX) { /* fits; an unreached neighbour's distance would not */
+            if (d[v - Wp] == FM_FLOOR || d[v + 1] == FM_FLOOR || d[v + Wp] == FM_FLOOR ||
+                d[v - 1] == FM_FLOOR)
+                return 1;
+            continue;
+        }
         int16_t next = (int16_t)(d[v] + 1);
         tail = visit(d, v - Wp, next, queue, tail);
         tail = visit(d, v + 1, next, queue, tail);

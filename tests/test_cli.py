@@ -152,7 +152,10 @@ def test_show_ascii_and_png(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, fragment",
     [
-        (["generate", "--size", "1", "4", "--n", "5"], "size: rows = 1"),
+        (
+            ["generate", "--size", "1", "4", "--n", "5"],
+            "size: expected rows in 2..127 cells, got 1",
+        ),
         (["generate", "--n", "-3"], "--n"),
         (["generate", "--algorithm", "maze"], "invalid choice"),
         (["generate", "--bogus"], "unrecognized arguments: --bogus"),
@@ -197,3 +200,26 @@ def test_python_dash_m(tmp_path):
         assert result.returncode == code, result.stderr
         assert "Traceback" not in result.stderr
     assert result.stderr.startswith("fastmaze: error:")
+
+
+@pytest.mark.parametrize(
+    ("edit", "fragment"),
+    [
+        ({"exit_sides": 3}, "exit_sides: expected a side"),
+        ({"palette": None}, "palette: expected a sequence"),
+        ({"size": {"rows": 4}}, "size: expected (rows, cols)"),
+        ({"loops": "0.5"}, "loops: expected a fraction"),
+        ({"rules": [{"rule": "os:system", "p": 1.0}]}, "rule os:system cannot be restored"),
+        ({"kind": "mixture", "components": [[{}, None]]}, "weight: expected a finite number"),
+        ({"kind": "mixture", "components": 3}, "Mixture: expected"),
+    ],
+)
+def test_generate_with_a_bad_spec_file_prints_one_line(capsys, tmp_path, edit, fragment):
+    spec = {"kind": "spec", **fastmaze.MazeSpec().to_dict(), **edit}
+    if spec["kind"] == "mixture":
+        spec = {"kind": "mixture", "components": edit["components"]}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    code, _, err = run(capsys, "generate", "--spec", str(path), "--n", "4", "--out",
+                       str(tmp_path / "x.fmz"))  # fmt: skip
+    assert_one_line_error(code, err, fragment)

@@ -3,6 +3,8 @@
 import json
 import os
 import struct
+import subprocess
+import sys
 import zlib
 
 import numpy as np
@@ -204,3 +206,227 @@ def test_bad_header_fields(saved, edit, message):
     rewrite_header(path, meta)
     with pytest.raises(ValueError, match=message):
         io.load(path)
+
+
+# -- forged headers: every field checked before use, one error type, nothing imported --------
+
+
+def forge(path, edit):
+    """Rewrites ``path`` with ``edit(meta)`` applied to its header, the arrays moved down as
+    far as the new header needs (the edit sees the shifted offsets). The string "DEEP"
+    becomes JSON nested 10^5 deep, which Python cannot build as an object."""
+    data, original, _ = read_header(path)
+    old = {e["name"]: (e["offset"], e["nbytes"]) for e in original["arrays"]}
+    shift = 0
+    while True:
+        meta = json.loads(json.dumps(original))
+        for e in meta["arrays"]:
+            e["offset"] += shift
+        edit(meta)
+        text = json.dumps(meta).encode().replace(b'"DEEP"', b"[" * 10**5 + b"]" * 10**5)
+        if PREAMBLE.size + len(text) <= min(o for o, _ in old.values()) + shift:
+            break
+        shift += 64 * (1 + len(text) // 64)
+    out = bytearray(PREAMBLE.pack(b"FASTMAZE", 1, len(text), zlib.crc32(text)) + text)
+    for offset, nbytes in sorted(old.values()):
+        out += b"\0" * (offset + shift - len(out)) + data[offset : offset + nbytes]
+    path.write_bytes(bytes(out))
+
+
+FORGED = [
+    (lambda m: entry(m, "grid").update(name=["grid"]), "array entry"),
+    (lambda m: m.update(seed=2**64), r"seed is 18446744073709551616; expected an integer in"),
+    (lambda m: m.update(seed=1.5), "seed is 1.5"),
+    (lambda m: m.update(n=True), "n is True"),
+    (lambda m: entry(m, "color").update(offset=entry(m, "grid")["offset"]), "overlap"),
+    (lambda m: entry(m, "grid").update(offset=0), r"grid\.offset is 0"),
+    (lambda m: entry(m, "grid").update(crc32=2**40), "grid.crc32"),
+    (lambda m: entry(m, "grid").update(shape=[300.0, 11, 15]), "grid: shape"),
+    (lambda m: entry(m, "grid").update(extra=1), "array entry"),
+    (lambda m: entry(m, "grid").update(dtype=["|u1"]), "grid: dtype"),
+    (lambda m: m["arrays"].append(m["arrays"][0]), "repeats one"),
+    (lambda m: m.update(arrays={"grid": 1}), "not a list of entries"),
+    (lambda m: m.update(surprise=1), r"unknown fields \['surprise'\]"),
+    (lambda m: m.pop("ids"), r"missing fields \['ids'\]"),
+    (lambda m: m.update(ids={"first": 0, "last": 299, "contiguous": True}), "ids"),
+    (lambda m: m.update(spec=[1, 2]), "spec is"),
+    (lambda m: m["spec"].update(size={"rows": 5}), "spec does not load"),
+    (lambda m: m["spec"].update(palette=None), "spec does not load"),
+    (lambda m: m["spec"].update(exit_sides=3), "spec does not load"),
+    (lambda m: m["spec"].update(kind="mixture"), "spec does not load"),
+    (lambda m: m["spec"].update(loops=0.5), "spec_digest does not match"),
+    (lambda m: m.update(spec_digest=7), "spec_digest is 7"),
+    (lambda m: m.update(fastmaze=None), "fastmaze is None"),
+    (lambda m: m.update(deep="DEEP"), "nested deeper"),  # 10^5 brackets: RecursionError
+]
+
+
+@pytest.mark.parametrize(("edit", "message"), FORGED, ids=lambda v: str(v)[:30])
+def test_forged_header_is_refused_with_one_error_type(saved, edit, message):
+    _, path = saved
+    forge(path, edit)
+    with pytest.raises(ValueError, match=message) as err:
+        io.load(path)
+    assert type(err.value) is ValueError and str(path) in str(err.value)
+
+
+def test_forged_negative_ids_are_refused(saved):
+    levels, path = saved
+    bad = levels._with(ids=levels.ids - 2000)  # the header follows: only the values are wrong
+    io.save(bad, path)
+    with pytest.raises(ValueError, match="array ids: values outside"):
+        io.load(path)
+
+
+def test_oversized_header_is_refused_before_it_is_read(saved):
+    _, path = saved
+    data = bytearray(path.read_bytes())
+    data[12:20] = struct.pack("<Q", io.MAX_HEADER_BYTES + 1)
+    path.write_bytes(bytes(data) + b"\0" * (io.MAX_HEADER_BYTES + 1))
+    with pytest.raises(ValueError, match="at most"):
+        io.load(path)
+
+
+PROBE = "fastmaze_probe_{}"
+
+
+@pytest.fixture
+def probe_module(tmp_path, monkeypatch):
+    """A module on sys.path that leaves a mark if anyone imports it."""
+    name = PROBE.format(os.getpid())
+    mark = tmp_path / "imported"
+    (tmp_path / f"{name}.py").write_text(
+        f"open({str(mark)!r}, 'w').close()\nimport fastmaze\n"
+        "@fastmaze.rule\ndef r(grid, color, start, exit, decoys, n_decoys, rng):\n    pass\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield name, mark
+    sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("mixture", [False, True])
+def test_loading_never_imports_a_rule_named_in_the_file(saved, probe_module, mixture):
+    name, mark = probe_module
+    _, path = saved
+
+    def edit(meta):
+        spec = meta["spec"]
+        spec["rules"] = [{"rule": f"{name}:r", "p": 1.0, "digest": "0" * 16}]
+        if mixture:
+            kind = spec.pop("kind")
+            meta["spec"] = {"kind": "mixture", "components": [[spec, 1.0]]}
+            assert kind == "spec"
+
+    forge(path, edit)
+    before = set(sys.modules)
+    with pytest.warns(io.UnrestoredRulesWarning, match=f"{name}:r"):
+        loaded = io.load(path)
+    assert name not in sys.modules and set(sys.modules) <= before | {"numba"}
+    assert not mark.exists()
+    assert [r["rule"] for r in loaded.unrestored_rules] == [f"{name}:r"]
+    assert not loaded.spec.has_rules
+    with pytest.raises(ValueError, match="cannot be restored: no rule named"):
+        io.load(path, rules=[ex_rule()])
+    assert name not in sys.modules and not mark.exists()
+    with pytest.raises(ValueError, match="loaded without their rules"):
+        io.save(loaded, path.with_name("again.fmz"))
+
+
+def ex_rule():
+    from fastmaze import examples
+
+    return examples.paint_exit_neighbours_blue
+
+
+def test_rules_are_restored_only_from_the_callers(tmp_path):
+    from fastmaze import examples as ex
+
+    rule = fastmaze.with_probability(ex.paint_exit_neighbours_blue, 0.5)
+    spec = SPEC_A.replace(rules=(rule,))
+    levels = fastmaze.generate(spec, 50, seed=2)
+    path = tmp_path / "ruled.fmz"
+    io.save(levels, path)
+    loaded = io.load(path, rules=[ex.paint_exit_neighbours_blue])
+    assert loaded.spec == spec and not loaded.unrestored_rules
+    assert_same(levels, loaded)
+    with pytest.warns(io.UnrestoredRulesWarning):
+        bare = io.load(path)
+    assert bare.spec == SPEC_A and bare.unrestored_rules[0]["p"] == 0.5
+    np.testing.assert_array_equal(bare.color, levels.color)  # the data are the same
+
+    def changed(meta):
+        meta["spec"]["rules"][0]["digest"] = "f" * 16
+
+    forge(path, changed)
+    with pytest.raises(ValueError, match="source changed"):
+        io.load(path, rules=[ex.paint_exit_neighbours_blue])
+
+
+# -- saves: the umask, and temporaries stranded by a killed save -----------------------------
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_save_honours_the_umask(tmp_path, umask):
+    levels = fastmaze.generate(SPEC_A, 3)
+    old = os.umask(umask)
+    try:
+        io.save(levels, tmp_path / "a.fmz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.fmz").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+KILLED_SAVE = """
+import os, sys, time
+import fastmaze
+from fastmaze import io
+levels = fastmaze.generate(fastmaze.MazeSpec(size=20), 2000)
+def stall(fd):
+    print("writing", flush=True)
+    time.sleep(60)
+os.fsync = stall
+io.save(levels, sys.argv[1])
+"""
+
+
+def test_a_save_killed_mid_write_leaves_no_debris_after_the_next(tmp_path):
+    path = tmp_path / "levels.fmz"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SAVE, str(path)], stdout=subprocess.PIPE, env=env
+    )
+    try:
+        assert proc.stdout.readline().strip() == b"writing"
+    finally:
+        proc.kill()
+        proc.wait()
+    stranded = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(stranded) == 1 and stranded[0].stat().st_size > 1 << 20
+    other = tmp_path / ".other.fmz.host.1.tmp"  # not a temporary of this target: kept
+    other.write_bytes(b"x")
+    io.save(fastmaze.generate(SPEC_A, 4), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, path.name]
+    assert len(io.load(path)) == 4
+
+
+def test_a_running_saves_temporary_is_kept(tmp_path):
+    """Only temporaries of dead processes are removed: a live writer keeps its file."""
+    path = tmp_path / "levels.fmz"
+    live = tmp_path / f"{io._temp_prefix(path)}1-abcd.tmp"  # pid 1 is always alive
+    live.write_bytes(b"x")
+    io.save(fastmaze.generate(SPEC_A, 2), path)
+    assert live.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        (b"", 0),
+        (b"[]", 1),
+        (b'{"a": [1, {"b": "[[["}]}', 3),
+        (b'["\\\\", [[]]]', 3),  # an escaped backslash ends the string
+        (b'["\\"[[", []]', 2),  # an escaped quote does not
+    ],
+)
+def test_header_depth_ignores_brackets_in_strings(text, depth):
+    assert io._depth(text) == depth

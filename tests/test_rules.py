@@ -202,7 +202,12 @@ def test_stats_and_evaluate_report_features() -> None:
 
 def test_spec_serialisation() -> None:
     d = SPEC.to_dict()
-    assert d["rules"][0] == {"rule": "fastmaze.examples:move_exit_next_to_dead_end", "p": 0.5}
+    digest = ex.move_exit_next_to_dead_end.digest
+    assert d["rules"][0] == {
+        "rule": "fastmaze.examples:move_exit_next_to_dead_end",
+        "p": 0.5,
+        "digest": digest,
+    }
     assert fm.MazeSpec.from_dict(json.loads(json.dumps(d))) == SPEC
     assert hash(SPEC) == hash(fm.MazeSpec.from_dict(d))
     assert "rules" not in fm.MazeSpec().to_dict()  # digests of rule-free specs unchanged

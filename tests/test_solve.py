@@ -387,3 +387,18 @@ def test_rejects_distances_past_int16() -> None:
         solve(levels)
     short = hand_made(grid[:, :30_000], start=(1, 29_998), exit_=(1, 1))
     assert solve(short).path_length[0] == 29_997
+
+
+@pytest.mark.parametrize(("length", "fits"), [(32_767, True), (32_768, False)])
+def test_distance_limit_is_exactly_int16_max(length: int, fits: bool) -> None:
+    """A 1-square-high corridor: the exit is ``length`` steps from the start. 32,767 steps
+    fit the int16 oracles (it was once reported as exceeding them); 32,768 do not."""
+    corridor = hand_made(np.zeros((1, length + 1)), (0, 0), (0, length))
+    if fits:
+        oracles = solve(corridor, threads=1)
+        assert oracles.path_length[0] == length
+        assert oracles.dist_to_exit[0, 0, 0] == length
+        assert oracles.dist_to_exit[0, 0, length] == 0
+    else:
+        with pytest.raises(ValueError, match="exceeds 32767"):
+            solve(corridor, threads=1)

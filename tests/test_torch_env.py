@@ -333,7 +333,7 @@ def test_bad_arguments() -> None:
         VecMazeEnv(SPEC, 2, device="cuda")
     with pytest.raises(ValueError, match=r"VecMazeEnv is the native backend.*make_vec"):
         VecMazeEnv(SPEC, 2, backend="torch", device="cpu")
-    with pytest.raises(ValueError, match="backend: 'jax'; expected one of native, torch"):
+    with pytest.raises(ValueError, match="backend: expected one of 'native', 'torch', got 'jax'"):
         fastmaze.make_vec(SPEC, 2, backend="jax")
     with pytest.raises(ValueError, match="proxy_reward"):
         fastmaze.make_vec(SPEC, 2, backend="torch", device="cpu", proxy_reward={"purple": 1.0})

@@ -19,7 +19,7 @@ from fastmaze.evaluate import (
     rollout,
 )
 from fastmaze.io import load, save
-from fastmaze.layouts import assert_disjoint, shared_layouts
+from fastmaze.layouts import OverlapError, assert_disjoint, shared_layouts
 from fastmaze.levels import Levels, default_threads, generate
 from fastmaze.make import MazeEnv, make_vec
 from fastmaze.presets import conflict, corner, correlated, decorrelated, randomized
@@ -62,6 +62,7 @@ __all__ = [
     "Mixture",
     "OraclePolicy",
     "Oracles",
+    "OverlapError",
     "Proxy",
     "ProxyPolicy",
     "Rollout",

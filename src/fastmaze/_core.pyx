@@ -1,6 +1,8 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
 """Thin bindings of the compiled core. Validation happens in Python before these are called;
-every function here takes preallocated C-contiguous arrays and fills them without the GIL."""
+every function here takes preallocated C-contiguous arrays and fills them without the GIL.
+Every array a function only reads is a const memoryview, so read-only inputs (a memory-mapped
+`fastmaze.load`, a frozen numpy array) are accepted without a copy."""
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -94,7 +96,7 @@ def generate_into(list params, tuple mixture, uint64_t seed, int64_t first_id,
             "loosen min_distance, branch, n_decoys, n_distractors or false_exits")
 
 
-def layout_hash(uint8_t[:, :, ::1] grid, int threads):
+def layout_hash(const uint8_t[:, :, ::1] grid, int threads):
     """uint64 [n]: a hash of each level's walls (and exit opening)."""
     import numpy as np
 

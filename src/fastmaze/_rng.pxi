@@ -24,8 +24,8 @@ cdef enum:
 RNG_NEXT, RNG_BITS, RNG_BELOW, RNG_BELOW4 = OP_NEXT, OP_BITS, OP_BELOW, OP_BELOW4
 
 
-def rng_program(uint64_t seed, int64_t[::1] ids, uint64_t stream, int32_t[::1] ops,
-                int64_t[::1] args):
+def rng_program(uint64_t seed, const int64_t[::1] ids, uint64_t stream,
+                const int32_t[::1] ops, const int64_t[::1] args):
     """uint64 [m, k]: the k draws ``ops[j](args[j])`` in turn on each stream
     ``fm_rng_for(seed, ids[i], stream)``; an op is RNG_NEXT (fm_next), RNG_BITS (fm_bits,
     1 <= arg <= 32), RNG_BELOW (fm_below, 1 <= arg < 2^32) or RNG_BELOW4 (1 <= arg <= 4)."""
@@ -59,7 +59,8 @@ def rng_program(uint64_t seed, int64_t[::1] ids, uint64_t stream, int32_t[::1] o
     return out
 
 
-def weyl_draws(uint64_t seed, int factor, int64_t[::1] ids, int half=-1, int32_t slot=0):
+def weyl_draws(uint64_t seed, int factor, const int64_t[::1] ids, int half=-1,
+               int32_t slot=0):
     """uint64 [m]: ``fm_weyl(seed, factor, id)`` (factor 0..2) for each id, or with
     ``half`` 0/1 ``fm_weyl_slot(seed, half, slot, id)`` (slot >= 1; factor unused)."""
     import numpy as np

@@ -174,7 +174,7 @@ def _load_spec(path: Path) -> AnySpec:
         raise ValueError(f"{path}: not valid JSON ({e})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object (spec_to_dict of a spec or mixture)")
-    return spec_from_dict(data)
+    return spec_from_dict(data, rules=())  # a file is data: the rules it names are not imported
 
 
 def _with_overrides(spec: AnySpec, args: argparse.Namespace) -> AnySpec:

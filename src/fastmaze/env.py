@@ -8,16 +8,16 @@ Gymnasium is optional: without it `VecMazeEnv` still works (it then has no space
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from fastmaze import _core
-from fastmaze.levels import Levels, _check_int, default_threads, generate_into
+from fastmaze.levels import Levels, default_threads, generate_into
 from fastmaze.render import rgb_lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
+from fastmaze.validate import check_choice, check_int, check_number, fail, flag
 
 try:
     import gymnasium as gym
@@ -60,18 +60,10 @@ def _autoreset_mode(value: Any) -> int:
         value = {"NextStep": "next_step", "SameStep": "same_step", "Disabled": "disabled"}[
             value.value
         ]
-    if value not in AUTORESET_MODES:
-        raise ValueError(
-            f"autoreset_mode: {value!r}; expected one of {', '.join(AUTORESET_MODES)} "
-            "(or a gymnasium AutoresetMode)"
-        )
+    if not any(value == m for m in AUTORESET_MODES if isinstance(value, str)):
+        expected = f"one of {', '.join(map(repr, AUTORESET_MODES))} or a gymnasium AutoresetMode"
+        raise fail("autoreset_mode", expected, value)
     return AUTORESET_MODES.index(value)
-
-
-def _flag(what: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{what}: expected True or False, got {value!r}")
-    return bool(value)
 
 
 def configure(
@@ -99,31 +91,26 @@ def configure(
     spec = MazeSpec() if spec is None else spec
     if not isinstance(spec, (MazeSpec, Mixture)):
         raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
-    if obs not in OBS_KINDS:
-        raise ValueError(f"obs: {obs!r}; expected one of {', '.join(OBS_KINDS)}")
+    check_choice("obs", obs, OBS_KINDS)
     H, W = spec.shape
     env.maze_spec = spec
-    env.num_envs = _check_int("num_envs", num_envs, 1, 2**31 - 1)
-    env.seed = _check_int("seed", seed, 0, 2**64 - 1)
-    env.first_id = _check_int("first_id", first_id, 0, 2**62)
-    env.num_levels = None if num_levels is None else _check_int("num_levels", num_levels, 1, 2**62)
+    env.num_envs = check_int("num_envs", num_envs, 1, 2**31 - 1)
+    env.seed = check_int("seed", seed, 0, 2**64 - 1)
+    env.first_id = check_int("first_id", first_id, 0, 2**62)
+    env.num_levels = None if num_levels is None else check_int("num_levels", num_levels, 1, 2**62)
     env.obs_kind = obs
     env.autoreset = _autoreset_mode(autoreset_mode)
-    env.max_steps = _check_int(
+    env.max_steps = check_int(
         "max_steps", 4 * H * W if max_steps is None else max_steps, 1, 2**31 - 1
     )
-    if isinstance(step_penalty, bool) or not isinstance(step_penalty, (int, float)):
-        raise ValueError(f"step_penalty: expected a number, got {step_penalty!r}")
-    if not math.isfinite(step_penalty):
-        raise ValueError(f"step_penalty: {step_penalty}; expected a finite number")
-    env.step_penalty = float(step_penalty)
-    env.terminate_on_decoy = _flag("terminate_on_decoy", terminate_on_decoy)
-    env.reveal_exit = _flag("reveal_exit", reveal_exit)
-    env.hide_colors = _flag("hide_colors", hide_colors)
-    env.pixels = _check_int("pixels", pixels, 1, 256)
-    env.radius = _check_int("radius", radius, 0, 1024)
-    env.num_threads = _check_int("num_threads", num_threads or default_threads(), 1, 4096)
-    env.copy = _flag("copy", copy)
+    env.step_penalty = check_number("step_penalty", step_penalty)
+    env.terminate_on_decoy = flag("terminate_on_decoy", terminate_on_decoy)
+    env.reveal_exit = flag("reveal_exit", reveal_exit)
+    env.hide_colors = flag("hide_colors", hide_colors)
+    env.pixels = check_int("pixels", pixels, 1, 256)
+    env.radius = check_int("radius", radius, 0, 1024)
+    env.num_threads = check_int("num_threads", num_threads or default_threads(), 1, 4096)
+    env.copy = flag("copy", copy)
     return spec
 
 
@@ -235,11 +222,10 @@ class VecMazeEnv(VectorBase):
     def _proxy(self, proxy_reward: Mapping[str, float] | None) -> np.ndarray:
         """float32 [P + 1]: proxy reward by colour code (code 0, no colour, pays nothing)."""
         out = np.zeros(len(self.maze_spec.palette) + 1, np.float32)
+        if proxy_reward is not None and not isinstance(proxy_reward, Mapping):
+            raise fail("proxy_reward", "a mapping colour name -> reward, or None", proxy_reward)
         for name, weight in (proxy_reward or {}).items():
-            if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-                raise ValueError(f"proxy_reward[{name!r}]: expected a number, got {weight!r}")
-            if not math.isfinite(weight):
-                raise ValueError(f"proxy_reward[{name!r}]: {weight}; expected a finite number")
+            weight = check_number(f"proxy_reward[{name!r}]", weight)
             if name is None or name not in self.maze_spec.palette:
                 raise ValueError(
                     f"proxy_reward: unknown colour {name!r}; the palette has "
@@ -368,7 +354,7 @@ class VecMazeEnv(VectorBase):
         [num_envs]). ``seed`` restarts the level stream (see the class docstring).
         Returns (obs, info)."""
         if seed is not None:
-            self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+            self.seed = check_int("seed", seed, 0, 2**64 - 1)
             self._next_id = self.first_id
             self.levels = self.levels._with(seed=self.seed)  # the same arrays, the new seed
         mask = (options or {}).get("reset_mask")

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from fastmaze.levels import Levels, _check_int
+from fastmaze.levels import Levels
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 from fastmaze.stats import wilson
+from fastmaze.validate import check_int
 
 #: Row and column offsets of the actions 0 up, 1 right, 2 down, 3 left.
 MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
@@ -408,9 +409,9 @@ def evaluate(
     for key in ("num_levels", "autoreset_mode"):
         if key in env_kwargs:
             raise ValueError(f"evaluate: {key} is fixed by evaluate (one episode per level id)")
-    episodes = _check_int("episodes", episodes, 1, 2**40)
+    episodes = check_int("episodes", episodes, 1, 2**40)
     target = as_proxy(proxy, episodes, first_id)
-    num_envs = min(_check_int("num_envs", num_envs, 1, 2**31 - 1), episodes)
+    num_envs = min(check_int("num_envs", num_envs, 1, 2**31 - 1), episodes)
     env = VecMazeEnv(
         spec,
         num_envs,

@@ -9,15 +9,38 @@ confirmed pairs; memory is bounded by confirming in chunks.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from fastmaze.validate import check_int, fail
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
 
+__all__ = ["OverlapError", "assert_disjoint", "shared_layouts"]
+
 #: Squares compared per confirmation chunk (bounds temporary memory).
 _CONFIRM_SQUARES = 1 << 24
+
+
+def _check_batch(what: str, levels: Any) -> None:
+    from fastmaze.levels import Levels
+
+    if not isinstance(levels, Levels):
+        raise fail(what, "a Levels batch", levels)
+
+
+class OverlapError(ValueError):
+    """`assert_disjoint` found levels of the two batches with the same layout.
+
+    Its own type, so ``except OverlapError`` tells a real overlap from a bad argument (a
+    plain `ValueError`); a subclass of ValueError, so code written to catch ValueError
+    still catches it. ``pairs``: int64 [k, 2], the (i in a, j in b) pairs named."""
+
+    def __init__(self, message: str, pairs: np.ndarray) -> None:
+        super().__init__(message)
+        self.pairs = pairs
 
 
 def _pairs(a: Levels, b: Levels, threads: int | None) -> Iterator[np.ndarray]:
@@ -57,14 +80,22 @@ def shared_layouts(a: Levels, b: Levels, *, threads: int | None = None) -> np.nd
     """Index pairs whose grids are identical: int64 [k, 2], rows ``(i, j)`` with
     ``a.grid[i] == b.grid[j]`` byte for byte (walls and exit opening; colours and objects
     are ignored), sorted by i then j. Empty when the board shapes differ."""
+    _check_batch("a", a)
+    _check_batch("b", b)
     found = list(_pairs(a, b, threads))
     return np.concatenate(found) if found else np.zeros((0, 2), np.int64)
 
 
 def assert_disjoint(a: Levels, b: Levels, *, threads: int | None = None, show: int = 5) -> None:
-    """Raises ValueError if any level of ``a`` has the same grid as a level of ``b``, naming
-    the first ``show`` shared pairs by level id (in the order of ``a``). Stops at the first
-    chunk of confirmed pairs, so a heavily overlapping pair of batches is cheap to reject."""
+    """Raises `OverlapError` if any level of ``a`` has the same grid as a level of ``b``,
+    naming the first ``show`` shared pairs by level id (in the order of ``a``). Stops at the
+    first chunk of confirmed pairs, so a heavily overlapping pair of batches is cheap to
+    reject. Bad arguments raise a plain ValueError."""
+    _check_batch("a", a)
+    _check_batch("b", b)
+    show = check_int("show", show, 0, 2**31 - 1)
     for pairs in _pairs(a, b, threads):
         named = ", ".join(f"a id {a.ids[i]} = b id {b.ids[j]}" for i, j in pairs[:show])
-        raise ValueError(f"the batches share layouts; the first shared (a, b) pairs: {named}")
+        raise OverlapError(
+            f"the batches share layouts; the first shared (a, b) pairs: {named}", pairs[:show]
+        )

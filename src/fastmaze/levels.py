@@ -11,6 +11,7 @@ import numpy as np
 
 from fastmaze import _core
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
+from fastmaze.validate import check_int
 
 if TYPE_CHECKING:
     from fastmaze.stats import Stats
@@ -29,14 +30,6 @@ def default_threads() -> int:
     return os.cpu_count() or 1
 
 
-def _check_int(what: str, value: Any, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{what}: expected an integer, got {type(value).__name__} {value!r}")
-    if not lo <= int(value) <= hi:
-        raise ValueError(f"{what}: {value} is out of range; expected {lo}..{hi}")
-    return int(value)
-
-
 @dataclass(frozen=True, eq=False)
 class Levels:
     """A batch of n levels of one spec (or mixture) and seed, as arrays.
@@ -51,6 +44,9 @@ class Levels:
     - ``decoys``: int32 [n, max_decoys, 2], board (row, col), -1 past ``n_decoys``.
     - ``n_decoys``: int32 [n]; ``component``: uint8 [n], the mixture component of each level.
     - ``ids``: int64 [n], the level ids; level i is a pure function of (spec, seed, id).
+    - ``unrestored_rules``: the user rules a loaded file's spec records but that were not
+      passed to `fastmaze.load` (their records: name, p, source digest, component); the
+      levels were made with them, ``spec`` lacks them. Empty otherwise.
     """
 
     spec: AnySpec
@@ -63,6 +59,7 @@ class Levels:
     decoys: np.ndarray
     n_decoys: np.ndarray
     component: np.ndarray
+    unrestored_rules: tuple[dict, ...] = ()
 
     ARRAYS = ("ids", "grid", "color", "start", "exit", "decoys", "n_decoys", "component")
 
@@ -167,7 +164,8 @@ class Levels:
     def layout_hash(self, threads: int | None = None) -> np.ndarray:
         """uint64 [n]: a hash of each level's walls and exit opening."""
         grid = np.ascontiguousarray(self.grid)
-        return _core.layout_hash(grid, threads or default_threads())
+        threads = default_threads() if threads is None else check_int("threads", threads, 1, 4096)
+        return _core.layout_hash(grid, threads)
 
 
 @functools.lru_cache(maxsize=64)
@@ -221,11 +219,11 @@ def generate(
     """
     if not isinstance(spec, (MazeSpec, Mixture)):
         raise ValueError(f"spec: expected a MazeSpec or Mixture, got {type(spec).__name__}")
-    n = _check_int("n", n, 0, MAX_ID)
-    seed = _check_int("seed", seed, 0, 2**64 - 1)
-    start = _check_int("start", start, 0, MAX_ID - n)
-    threads = default_threads() if threads is None else _check_int("threads", threads, 1, 4096)
-    chunk = n if chunk is None else _check_int("chunk", chunk, 1, MAX_ID)
+    n = check_int("n", n, 0, MAX_ID)
+    seed = check_int("seed", seed, 0, 2**64 - 1)
+    start = check_int("start", start, 0, MAX_ID - n)
+    threads = default_threads() if threads is None else check_int("threads", threads, 1, 4096)
+    chunk = n if chunk is None else check_int("chunk", chunk, 1, MAX_ID)
 
     levels = Levels.empty(spec, seed, np.arange(start, start + n, dtype=np.int64))
     if progress:

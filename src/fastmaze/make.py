@@ -15,6 +15,7 @@ import numpy as np
 
 from fastmaze.env import ENV_ID, VecMazeEnv
 from fastmaze.spec import AnySpec
+from fastmaze.validate import check_choice
 
 if TYPE_CHECKING:
     from fastmaze.torch_env import TorchVecMazeEnv
@@ -42,13 +43,12 @@ def make_vec(
     numpy arrays, the CPU), ``"torch"`` a `fastmaze.torch_env.TorchVecMazeEnv` (torch tensors
     on ``device``, default "cuda" if available). ``kwargs`` are the chosen class's keyword
     arguments (see its docstring; the semantics are the same on both backends)."""
+    check_choice("backend", backend, BACKENDS)
     if backend == "native":
         return VecMazeEnv(spec, num_envs, seed, obs, **kwargs)
-    if backend == "torch":
-        from fastmaze.torch_env import TorchVecMazeEnv
+    from fastmaze.torch_env import TorchVecMazeEnv
 
-        return TorchVecMazeEnv(spec, num_envs, seed, obs, **kwargs)
-    raise ValueError(f"backend: {backend!r}; expected one of {', '.join(BACKENDS)}")
+    return TorchVecMazeEnv(spec, num_envs, seed, obs, **kwargs)
 
 
 class MazeEnv(_EnvBase):

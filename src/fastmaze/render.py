@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fastmaze import _core
-from fastmaze.levels import _check_int, default_threads
+from fastmaze.levels import default_threads
 from fastmaze.spec import COLORS
+from fastmaze.validate import check_int
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
@@ -54,7 +55,7 @@ def channel_names(palette: Sequence[str], reveal_exit: bool = False) -> tuple[st
 def _threads(threads: int | None) -> int:
     if threads is None:
         return default_threads()
-    return _check_int("threads", threads, 1, 4096)
+    return check_int("threads", threads, 1, 4096)
 
 
 def _boards(levels: Levels) -> tuple[np.ndarray, np.ndarray]:
@@ -142,11 +143,7 @@ def rgb_lut(palette: Sequence[str]) -> np.ndarray:
 
 
 def _pixels(pixels: int) -> int:
-    if isinstance(pixels, bool) or not isinstance(pixels, (int, np.integer)):
-        raise ValueError(f"pixels: expected an integer, got {pixels!r}")
-    if not 1 <= pixels <= 256:
-        raise ValueError(f"pixels: {pixels} per square; expected 1..256")
-    return int(pixels)
+    return check_int("pixels", pixels, 1, 256)
 
 
 def rgb(

@@ -41,14 +41,16 @@ import hashlib
 import importlib
 import inspect
 import math
+import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fastmaze import jit
 from fastmaze.rng import numpy_port
+from fastmaze.validate import check_number
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
@@ -213,8 +215,7 @@ class Rule:
                 f"rule {fn.__qualname__}{inspect.signature(fn)}: a rule takes "
                 f"({', '.join(RULE_ARGS)})"
             )
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ValueError(f"rule {fn.__qualname__}: p = {p!r}; expected a probability in [0, 1]")
+        p = check_number(f"rule {fn.__qualname__}: p (a probability)", p, 0.0, 1.0)
         self.fn = fn
         self.p = float(p)
         self.kernel = _kernel if _kernel is not None else jit.kernel(fn)
@@ -244,8 +245,18 @@ class Rule:
         """Runs the rule on one level's views (plain Python, for debugging)."""
         return self.fn(*args)
 
+    @property
+    def digest(self) -> str:
+        """16 hex digits of SHA-256 over the function's source text (empty source when
+        Python cannot find it): with `name`, how a loaded file's rules are matched."""
+        try:
+            source = textwrap.dedent(inspect.getsource(self.fn))
+        except (OSError, TypeError):
+            source = ""
+        return hashlib.sha256(source.encode()).hexdigest()[:16]
+
     def to_json(self) -> dict[str, Any]:
-        return {"rule": self.name, "p": self.p}
+        return {"rule": self.name, "p": self.p, "digest": self.digest}
 
     def driver(self) -> Any:
         if self._driver is None:
@@ -283,15 +294,36 @@ def check_rules(rules: Any) -> tuple[Rule, ...]:
     return rules
 
 
-def rule_from_json(d: Any) -> Rule:
-    """Re-imports a rule recorded by `Rule.to_json`, with a clear error if it cannot."""
+def rule_from_json(d: Any, rules: Sequence[Rule] | None = None) -> Rule:
+    """The rule recorded by `Rule.to_json`.
+
+    With ``rules`` (the caller's own rules) the record is matched against them by name and
+    source digest and nothing is imported: the way a file's rules are restored
+    (`fastmaze.load`). Without, the module named in the record is imported: only for a dict
+    this program made itself (``spec.to_dict()`` round trips), never for one read from a
+    file."""
     try:
         name, p = d["rule"], d["p"]
         module, qualname = name.split(":")
-    except (TypeError, KeyError, ValueError):
+        digest = d.get("digest")
+        if not isinstance(digest, (str, type(None))):
+            raise TypeError
+    except (TypeError, KeyError, ValueError, AttributeError):
         raise ValueError(
-            f"rules: expected {{'rule': 'module:qualname', 'p': p}}, got {d!r}"
+            f"rules: expected {{'rule': 'module:qualname', 'p': p, 'digest': hex}}, got {d!r}"
         ) from None
+    if rules is not None:
+        for r in rules:
+            if r.name == name and (digest is None or r.digest == digest):
+                return with_probability(r, p)
+        same_name = [r for r in rules if r.name == name]
+        why = (
+            f"the rule {name} given has source digest {same_name[0].digest}, the record "
+            f"{digest} (its source changed since the levels were made)"
+            if same_name
+            else f"no rule named {name} was given"
+        )
+        raise ValueError(f"rule {name} cannot be restored: {why}; pass the rule that made them")
     try:
         obj: Any = importlib.import_module(module)
         for part in qualname.split("."):

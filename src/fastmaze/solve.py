@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastmaze import _core
-from fastmaze.levels import Levels, _check_int, default_threads
+from fastmaze.levels import Levels, default_threads
+from fastmaze.validate import check_int
 
 #: `Oracles.optimal_action` where no action brings the exit closer (walls, the exit itself,
 #: squares cut off from the exit).
@@ -192,7 +193,7 @@ def _solve(
 
 
 def _threads(threads: int | None) -> int:
-    return default_threads() if threads is None else _check_int("threads", threads, 1, 4096)
+    return default_threads() if threads is None else check_int("threads", threads, 1, 4096)
 
 
 def solve(levels: Levels, threads: int | None = None, *, out: Oracles | None = None) -> Oracles:

@@ -13,11 +13,13 @@ import hashlib
 import json
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
+
+from fastmaze.validate import check_choice, check_int, check_number, fail
 
 #: Named colours with fixed RGB values. A spec's palette is an ordered subset of these.
 COLORS: dict[str, tuple[int, int, int]] = {
@@ -62,12 +64,7 @@ def _check_probabilities(what: str, probs: Mapping[Any, float]) -> None:
     if len(probs) > MAX_CATEGORIES:
         raise ValueError(f"{what}: {len(probs)} outcomes; at most {MAX_CATEGORIES} are supported")
     for key, p in probs.items():
-        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not math.isfinite(p):
-            raise ValueError(
-                f"{what}: probability of {key!r} is {p!r}; expected a number in [0, 1]"
-            )
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"{what}: probability of {key!r} is {p}; expected a number in [0, 1]")
+        check_number(f"{what}: probability of {key!r}", p, 0.0, 1.0)
     total = math.fsum(probs.values())
     if abs(total - 1.0) > 1e-6:
         raise ValueError(f"{what}: probabilities sum to {total:.6g}; they must sum to 1")
@@ -214,31 +211,29 @@ class MazeSpec:
             raise ValueError(f"size: expected (rows, cols) in cells, got {self.size!r}") from None
         for what, v in (("rows", rows), ("cols", cols)):
             if not MIN_CELLS <= v <= MAX_CELLS:
-                raise ValueError(f"size: {what} = {v}; expected {MIN_CELLS}..{MAX_CELLS} cells")
+                raise fail("size", f"{what} in {MIN_CELLS}..{MAX_CELLS} cells", v)
         set_("size", (rows, cols))
 
-        palette = tuple(self.palette)
-        unknown = [c for c in palette if c not in COLORS]
-        if unknown or not palette or len(set(palette)) != len(palette):
-            raise ValueError(
-                f"palette: {palette!r} must be distinct names from {', '.join(COLORS)}"
-            )
+        palette = self.palette
+        names = isinstance(palette, (tuple, list)) and all(isinstance(c, str) for c in palette)
+        if (
+            not names
+            or not palette
+            or any(c not in COLORS for c in palette)
+            or (len(set(palette)) != len(palette))
+        ):
+            raise fail("palette", f"a sequence of distinct names from {', '.join(COLORS)}", palette)
+        palette = tuple(palette)
         set_("palette", palette)
 
-        if self.algorithm not in ALGORITHMS:
-            raise ValueError(
-                f"algorithm: unknown {self.algorithm!r}; expected one of {', '.join(ALGORITHMS)}"
-            )
+        check_choice("algorithm", self.algorithm, ALGORITHMS)
         if isinstance(self.loops, bool) or not isinstance(self.loops, numbers.Real):
             raise ValueError(f"loops: expected a fraction in [0, 1], got {self.loops!r}")
         if not 0.0 <= self.loops <= 1.0:
             raise ValueError(f"loops: {self.loops} is not a fraction in [0, 1]")
         set_("loops", float(self.loops))
 
-        if self.start != "random" and self.start not in CORNERS:
-            raise ValueError(
-                f"start: unknown {self.start!r}; expected 'random' or one of {', '.join(CORNERS)}"
-            )
+        check_choice("start", self.start, ("random", *CORNERS))
         md = self.min_distance
         if isinstance(md, bool) or not isinstance(md, numbers.Integral) or md < 0:
             raise ValueError(f"min_distance: expected a non-negative integer, got {md!r}")
@@ -252,22 +247,19 @@ class MazeSpec:
             )
         set_("min_distance", int(md))
 
-        sides = (self.exit_sides,) if isinstance(self.exit_sides, str) else tuple(self.exit_sides)
-        if not sides or any(s not in SIDES for s in sides) or len(set(sides)) != len(sides):
-            raise ValueError(f"exit_sides: {sides!r}; expected distinct names from {SIDES}")
+        sides = (self.exit_sides,) if isinstance(self.exit_sides, str) else self.exit_sides
+        if (
+            not isinstance(sides, (tuple, list))
+            or not sides
+            or not all(isinstance(s, str) and s in SIDES for s in sides)
+            or len(set(sides)) != len(sides)
+        ):
+            raise fail("exit_sides", f"a side or distinct sides from {SIDES}", self.exit_sides)
         set_("exit_sides", tuple(s for s in SIDES if s in sides))
-        if self.exit_corner not in CORNERS:
-            raise ValueError(
-                f"exit_corner: unknown {self.exit_corner!r}; expected one of {', '.join(CORNERS)}"
-            )
+        check_choice("exit_corner", self.exit_corner, CORNERS)
         k = self.exit_region
         if k is not None:
-            integral = isinstance(k, numbers.Integral) and not isinstance(k, bool)
-            if not integral or not 1 <= k <= max(rows, cols):
-                raise ValueError(
-                    f"exit_region: {k!r}; expected a corner region of 1..{max(rows, cols)} cells"
-                )
-            set_("exit_region", int(k))
+            set_("exit_region", check_int("exit_region", k, 1, max(rows, cols)))
         if not self.exit_candidates():
             raise ValueError(
                 f"no border square fits exit_sides={self.exit_sides} with exit_region={k} at "
@@ -379,7 +371,12 @@ class MazeSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> MazeSpec:
+    def from_dict(cls, d: Mapping[str, Any], rules: Sequence[Any] | None = None) -> MazeSpec:
+        """The spec of a `to_dict` dict. Recorded rules are matched against ``rules`` (the
+        caller's `fastmaze.rule` objects, by name and source digest); with ``rules=None``
+        they are re-imported by name, for dicts this program made (see `rule_from_json`)."""
+        if not isinstance(d, Mapping):
+            raise ValueError(f"MazeSpec: expected a mapping of fields, got {type(d).__name__}")
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
@@ -393,7 +390,7 @@ class MazeSpec:
         if isinstance(d.get("rules"), list):
             from fastmaze.rules import rule_from_json
 
-            d["rules"] = tuple(rule_from_json(r) for r in d["rules"])
+            d["rules"] = tuple(rule_from_json(r, rules) for r in d["rules"])
         return cls(**d)
 
     def digest(self) -> str:
@@ -558,12 +555,18 @@ class Mixture:
     components: tuple[tuple[MazeSpec, float], ...]
 
     def __post_init__(self) -> None:
-        comps = tuple((s, float(w)) for s, w in self.components)
-        if not comps:
-            raise ValueError("Mixture: give at least one (spec, weight) component")
-        for s, _ in comps:
+        given = self.components
+        if not isinstance(given, (tuple, list)) or not given:
+            raise fail("Mixture.components", "a non-empty sequence of (spec, weight)", given)
+        comps = []
+        for k, c in enumerate(given):
+            if not isinstance(c, (tuple, list)) or len(c) != 2:
+                raise fail(f"Mixture.components[{k}]", "a (MazeSpec, weight) pair", c)
+            s, w = c
             if not isinstance(s, MazeSpec):
-                raise ValueError(f"Mixture: components must be MazeSpec, got {type(s).__name__}")
+                raise fail(f"Mixture.components[{k}] spec", "a MazeSpec", s)
+            comps.append((s, check_number(f"Mixture.components[{k}] weight", w, 0.0, 1.0)))
+        comps = tuple(comps)
         _check_probabilities("Mixture weights", {i: w for i, (_, w) in enumerate(comps)})
         first = comps[0][0]
         for s, _ in comps[1:]:
@@ -606,8 +609,19 @@ class Mixture:
         return {"components": [[s.to_dict(), w] for s, w in self.components]}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Mixture:
-        return cls(tuple((MazeSpec.from_dict(s), w) for s, w in d["components"]))
+    def from_dict(cls, d: Mapping[str, Any], rules: Sequence[Any] | None = None) -> Mixture:
+        """The mixture of a `to_dict` dict; ``rules`` as in `MazeSpec.from_dict`."""
+        comps = d.get("components") if isinstance(d, Mapping) else None
+        if not isinstance(comps, (list, tuple)) or set(d) != {"components"}:
+            raise ValueError(
+                f"Mixture: expected {{'components': [[spec, weight], ...]}}, got {d!r}"
+            )
+        pairs = []
+        for k, c in enumerate(comps):
+            if not isinstance(c, (list, tuple)) or len(c) != 2:
+                raise ValueError(f"Mixture.components[{k}]: expected [spec, weight], got {c!r}")
+            pairs.append((MazeSpec.from_dict(c[0], rules), c[1]))
+        return cls(tuple(pairs))
 
     def digest(self) -> str:
         return _digest({"Mixture": self.to_dict()})
@@ -623,12 +637,14 @@ def spec_to_dict(spec: AnySpec) -> dict[str, Any]:
     return {"kind": "spec", **spec.to_dict()}
 
 
-def spec_from_dict(d: Mapping[str, Any]) -> AnySpec:
-    """Inverse of `spec_to_dict`."""
+def spec_from_dict(d: Mapping[str, Any], rules: Sequence[Any] | None = None) -> AnySpec:
+    """Inverse of `spec_to_dict`; ``rules`` as in `MazeSpec.from_dict`."""
+    if not isinstance(d, Mapping):
+        raise ValueError(f"spec: expected a mapping, got {type(d).__name__}")
     d = dict(d)
     kind = d.pop("kind", "spec")
     if kind == "mixture":
-        return Mixture.from_dict(d)
+        return Mixture.from_dict(d, rules)
     if kind == "spec":
-        return MazeSpec.from_dict(d)
-    raise ValueError(f"unknown spec kind {kind!r}; expected 'spec' or 'mixture'")
+        return MazeSpec.from_dict(d, rules)
+    raise fail("spec kind", "'spec' or 'mixture'", kind)

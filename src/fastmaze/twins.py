@@ -16,6 +16,7 @@ import numpy as np
 from fastmaze.rng import numpy_port
 from fastmaze.rng.constants import STREAM_TWIN
 from fastmaze.spec import CORNERS, SIDES
+from fastmaze.validate import check_choice, check_int, fail
 
 if TYPE_CHECKING:
     from fastmaze.levels import Levels
@@ -138,22 +139,22 @@ def _region_of(spec: Any, region: Any) -> tuple[int, str]:
         k, corner = region
     except (TypeError, ValueError):
         raise ValueError(f"region: expected (k, corner), got {region!r}") from None
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= max(rows, cols):
-        raise ValueError(
-            f"region: k = {k!r}; expected a corner region of 1..{max(rows, cols)} cells"
-        )
-    if corner not in CORNERS:
-        raise ValueError(f"region: unknown corner {corner!r}; expected one of {', '.join(CORNERS)}")
-    return int(k), corner
+    k = check_int("region k (cells)", k, 1, max(rows, cols))
+    return k, check_choice("region corner", corner, CORNERS)
 
 
 def _sides_of(spec: Any, sides: Any) -> tuple[str, ...]:
     if sides is None:
         return spec.exit_sides
-    sides = (sides,) if isinstance(sides, str) else tuple(sides)
-    if not sides or any(s not in SIDES for s in sides) or len(set(sides)) != len(sides):
-        raise ValueError(f"sides: {sides!r}; expected distinct names from {', '.join(SIDES)}")
-    return sides
+    given = (sides,) if isinstance(sides, str) else sides
+    if (
+        not isinstance(given, (tuple, list))
+        or not given
+        or not all(isinstance(s, str) and s in SIDES for s in given)
+        or len(set(given)) != len(given)
+    ):
+        raise fail("sides", f"a side or distinct sides from {', '.join(SIDES)}", sides)
+    return tuple(given)
 
 
 def move_exit(

@@ -20,9 +20,10 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from fastmaze import _core
-from fastmaze.levels import Levels, _check_int, default_threads
+from fastmaze.levels import Levels, default_threads
 from fastmaze.solve import NO_ACTION, _boards, _typed
 from fastmaze.stats import wilson
+from fastmaze.validate import check_int
 
 #: Outcome codes of `Walk.outcome`: the first object the walk entered.
 OUTCOMES = ("neither", "exit", "proxy", "other")
@@ -125,7 +126,7 @@ def _prepare(levels: Levels, policy: Any, cue: str | None, max_steps: int | None
     n, H, W = grid.shape
     pol = _policy(policy, n, H, W)
     cue_code = levels.spec.color_code(cue) if cue is not None else -1
-    limit = H * W if max_steps is None else _check_int("max_steps", max_steps, 0, 2**31 - 1)
+    limit = H * W if max_steps is None else check_int("max_steps", max_steps, 0, 2**31 - 1)
     return grid, start, exit_, decoys, n_decoys, pol, cue_code, limit
 
 
@@ -154,7 +155,7 @@ def walk(
     grid, start, exit_, decoys, n_decoys, pol, cue_code, limit = _prepare(
         levels, policy, cue, max_steps
     )
-    threads = default_threads() if threads is None else _check_int("threads", threads, 1, 4096)
+    threads = default_threads() if threads is None else check_int("threads", threads, 1, 4096)
     n = len(grid)
     if path_length is not None:
         path_length = np.asarray(path_length)
@@ -203,7 +204,7 @@ def walk_path(
     n = len(levels)
     if not n:
         raise ValueError("levels: an empty batch has no walk to draw")
-    i = _check_int("i", i, -n, n - 1) % n
+    i = check_int("i", i, -n, n - 1) % n
     one = levels[i]
     _boards(one)
     pol = np.asarray(policy)

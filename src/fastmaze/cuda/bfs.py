@@ -233,11 +233,11 @@ def oracles(levels: Any, device: Any = None, *, threads: int | None = None) -> t
     no sync. Equal to `fastmaze.solve`'s ``path_length`` and ``ambiguous`` for valid levels
     (start, exit and decoys on floor squares; `fastmaze.solve` checks that, this does not).
     """
-    from fastmaze.levels import _check_int
+    from fastmaze.validate import check_int
 
     n, H, W, D = _shapes(levels)
     if threads is not None:
-        threads = _check_int("threads", threads, 1, 2**31 - 1)
+        threads = check_int("threads", threads, 1, 2**31 - 1)
     be = _backend(levels, device)
     Wp, padded = W + 2, (H + 2) * (W + 2)
     with be.context():

@@ -28,8 +28,9 @@ from fastmaze.cuda.kernels import (
     SP_TAKE,
     UNVISITED,
 )
-from fastmaze.levels import MAX_ID, Levels, _check_int, _components
+from fastmaze.levels import MAX_ID, Levels, _components
 from fastmaze.spec import MAX_CATEGORIES, MazeSpec, Mixture
+from fastmaze.validate import check_int
 
 SIDE_TOP, SIDE_RIGHT, SIDE_BOTTOM, SIDE_LEFT = 1, 2, 4, 8
 OUTPUTS = ("grid", "color", "start", "exit", "decoys", "n_decoys", "component")
@@ -189,9 +190,9 @@ def _check(spec: Any, n: Any, seed: Any, start: Any) -> tuple[int, int, int]:
                 "placed by the host core only; generate it with fastmaze.generate (the torch "
                 "backend: level_source='host')"
             )
-    n = _check_int("n", n, 0, MAX_ID)
-    seed = _check_int("seed", seed, 0, 2**64 - 1)
-    start = _check_int("start", start, 0, MAX_ID - n)
+    n = check_int("n", n, 0, MAX_ID)
+    seed = check_int("seed", seed, 0, 2**64 - 1)
+    start = check_int("start", start, 0, MAX_ID - n)
     return n, seed, start
 
 
@@ -428,7 +429,7 @@ def generate(
     """
     n, seed, start = _check(spec, n, seed, start)
     if threads is not None:
-        threads = _check_int("threads", threads, 1, 2**31 - 1)
+        threads = check_int("threads", threads, 1, 2**31 - 1)
     index = _device_index(device)
     be: Any = _Torch(index) if _use_torch() else _Numba(index)
     packed = _pack(spec)

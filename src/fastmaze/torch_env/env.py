@@ -41,15 +41,14 @@ from fastmaze.env import (
     INFO_KEYS,
     VecMazeEnv,
     VectorBase,
-    _flag,
     configure,
 )
-from fastmaze.levels import _check_int
 from fastmaze.spec import AnySpec
 from fastmaze.torch_env.board import AMB, COLOR, DECOY, EXIT, OPT, START, WALL, padded
 from fastmaze.torch_env.draw import Drawing
 from fastmaze.torch_env.pool import LevelPool
 from fastmaze.torch_env.producers import DeviceLevels, HostLevels, choose_level_source
+from fastmaze.validate import check_int, flag
 
 _NEXT_STEP, _SAME_STEP, _DISABLED = range(3)
 _BAD_ACTION, _ENDED_STEPPED = 1, 2
@@ -133,7 +132,7 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
         self.device = _device(
             ("cuda" if torch.cuda.is_available() else "cpu") if device is None else device
         )
-        self.debug = _flag("debug", debug)
+        self.debug = flag("debug", debug)
         self._started = False  # a first full reset() gives every env its level
         self._sizes(pool_size, block_size)
         # The native constructor validates proxy_reward and builds the table by colour code.
@@ -239,7 +238,7 @@ class TorchVecMazeEnv(LevelPool, Drawing, VectorBase):
         tensor [num_envs] on the env's device). ``seed`` restarts the level stream.
         Returns (obs, info)."""
         if seed is not None:
-            self.seed = _check_int("seed", seed, 0, 2**64 - 1)
+            self.seed = check_int("seed", seed, 0, 2**64 - 1)
             self._restart()
         mask = (options or {}).get("reset_mask")
         if mask is None:

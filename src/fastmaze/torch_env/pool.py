@@ -32,7 +32,7 @@ from collections import deque
 
 import torch
 
-from fastmaze.levels import _check_int
+from fastmaze.validate import check_int
 
 
 class LevelPool:
@@ -50,13 +50,13 @@ class LevelPool:
             self.pool_size = (
                 max(4 * n, 65536)
                 if pool_size is None
-                else _check_int("pool_size", pool_size, 2, 2**40)
+                else check_int("pool_size", pool_size, 2, 2**40)
             )
             default_block = max(1, min(max(4096, n), self.pool_size // 4))
         self.block_size = (
             default_block
             if block_size is None
-            else _check_int("block_size", block_size, 1, self.pool_size)
+            else check_int("block_size", block_size, 1, self.pool_size)
         )
         if self.num_levels is None and self.pool_size < n + self.block_size:
             raise ValueError(

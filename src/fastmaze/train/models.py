@@ -14,6 +14,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from fastmaze.validate import fail
+
 __all__ = ["MODELS", "ConvNet", "ImpalaCNN", "RecurrentConvNet", "make_model"]
 
 
@@ -208,7 +210,7 @@ def make_model(name: str, in_channels: int, height: int, width: int, **kwargs: A
     unknown keyword is a ValueError naming the model's keywords."""
     models = {"impala": ImpalaCNN, "fcn": ConvNet, "recurrent": RecurrentConvNet}
     if name not in models:
-        raise ValueError(f"model: unknown {name!r}; expected one of {', '.join(MODELS)}")
+        raise fail("model", f"one of {', '.join(MODELS)}", name)
     cls = models[name]
     allowed = [p for p in inspect.signature(cls).parameters if p not in _SHAPE_ARGS]
     unknown = sorted(set(kwargs) - set(allowed))

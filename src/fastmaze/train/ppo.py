@@ -57,7 +57,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 from torch.profiler import record_function
@@ -71,6 +70,7 @@ from fastmaze.train.distributed import all_reduce_mean, id_range, init_distribut
 from fastmaze.train.models import MODELS
 from fastmaze.train.ppo_resume import RESUMABLE_CHANGES, check_resume, checkpoint_state
 from fastmaze.train.rollout_env import RolloutEnv
+from fastmaze.validate import check_choice, check_int, check_number, fail, flag
 
 __all__ = ["RESUMABLE_CHANGES", "ActorCritic", "PPOConfig", "PPOResult", "train_ppo"]
 
@@ -80,20 +80,11 @@ IDS_PER_RANK = 2**40
 
 
 def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(f"PPOConfig.{name}", value, minimum, 2**62)
 
 
 def _number(name: str, value: Any, lo: float, hi: float, lo_open: bool = False) -> float:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float, np.floating))
-    if ok:
-        value = float(value)
-        ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and value <= hi
-    if not ok:
-        interval = f"{'(' if lo_open else '['}{lo}, {hi}]"
-        raise ValueError(f"{name}: expected a number in {interval}, got {value!r}")
-    return value
+    return check_number(f"PPOConfig.{name}", value, lo, hi, open_lo=lo_open)
 
 
 @dataclass
@@ -166,18 +157,14 @@ class PPOConfig:
         _number("max_grad_norm", self.max_grad_norm, 0.0, math.inf, lo_open=True)
         _number("step_penalty", self.step_penalty, -math.inf, math.inf)
         for name in ("anneal_lr", "clip_value", "norm_adv", "eval_greedy"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}: expected True or False, got {getattr(self, name)!r}")
-        if self.model not in MODELS:
-            raise ValueError(f"model: {self.model!r}; expected one of {', '.join(MODELS)}")
-        if self.obs not in OBS_KINDS:
-            raise ValueError(f"obs: {self.obs!r}; expected one of {', '.join(OBS_KINDS)}")
-        if self.env_backend not in ENV_BACKENDS:
-            raise ValueError(
-                f"env_backend: {self.env_backend!r}; expected one of {', '.join(ENV_BACKENDS)}"
-            )
-        if not isinstance(self.model_kwargs, Mapping) or not isinstance(self.env_kwargs, Mapping):
-            raise ValueError("model_kwargs / env_kwargs: expected dicts of keyword arguments")
+            flag(f"PPOConfig.{name}", getattr(self, name))
+        check_choice("PPOConfig.model", self.model, MODELS)
+        check_choice("PPOConfig.obs", self.obs, OBS_KINDS)
+        check_choice("PPOConfig.env_backend", self.env_backend, ENV_BACKENDS)
+        for name in ("model_kwargs", "env_kwargs"):
+            kwargs = getattr(self, name)
+            if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+                raise fail(f"PPOConfig.{name}", "a dict of keyword arguments", kwargs)
         reserved = {
             "obs",
             "first_id",
@@ -196,10 +183,13 @@ class PPOConfig:
             raise ValueError(
                 f"env_kwargs: {sorted(clash)} are set by PPOConfig fields or by the trainer"
             )
-        if self.proxy_reward is not None and not isinstance(self.proxy_reward, Mapping):
-            raise ValueError(
-                f"proxy_reward: expected a dict colour -> reward, got {self.proxy_reward!r}"
-            )
+        if self.proxy_reward is not None:
+            if not isinstance(self.proxy_reward, Mapping):
+                raise fail("PPOConfig.proxy_reward", "a dict colour -> reward", self.proxy_reward)
+            for colour, reward in self.proxy_reward.items():
+                _number(f"proxy_reward[{colour!r}]", reward, -math.inf, math.inf)
+        if self.checkpoint_path is not None and not isinstance(self.checkpoint_path, str):
+            raise fail("PPOConfig.checkpoint_path", "a path (str) or None", self.checkpoint_path)
         if self.max_steps is not None:
             _positive_int("max_steps", self.max_steps)
         _positive_int("seed", self.seed, 0)
@@ -211,8 +201,8 @@ class PPOConfig:
         if self.device is not None:
             try:
                 torch.device(self.device)
-            except (RuntimeError, TypeError) as err:
-                raise ValueError(f"device: {self.device!r} is not a torch device") from err
+            except (RuntimeError, TypeError, ValueError):
+                raise fail("PPOConfig.device", "a torch device name or None", self.device) from None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python copy (JSON- and checkpoint-safe)."""

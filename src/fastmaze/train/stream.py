@@ -38,6 +38,7 @@ import fastmaze
 from fastmaze.render import rgb, symbolic
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec
+from fastmaze.validate import fail
 
 __all__ = ["CUES", "TASKS", "Batch", "LevelStream", "batch_ids"]
 
@@ -107,9 +108,9 @@ class LevelStream:
         threads: int | None = None,
     ) -> None:
         if task not in TASKS:
-            raise ValueError(f"task: {task!r}; expected one of {', '.join(TASKS)}")
+            raise fail("task", f"one of {', '.join(TASKS)}", task)
         if cue not in CUES:
-            raise ValueError(f"cue: {cue!r}; expected one of {', '.join(CUES)}")
+            raise fail("cue", f"one of {', '.join(CUES)}", cue)
         if batch_size < 1 or prefetch < 1 or not 0 <= rank < world_size:
             raise ValueError("batch_size, prefetch must be >= 1 and 0 <= rank < world_size")
         self.spec, self.batch_size, self.seed = spec, int(batch_size), int(seed)

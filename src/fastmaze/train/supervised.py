@@ -42,8 +42,9 @@ from fastmaze.spec import AnySpec, MazeSpec, Mixture, spec_from_dict, spec_to_di
 from fastmaze.stats import wilson
 from fastmaze.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from fastmaze.train.distributed import Dist, all_reduce_mean, init_distributed
-from fastmaze.train.models import make_model
+from fastmaze.train.models import MODELS, make_model
 from fastmaze.train.stream import CUES, TASKS, LevelStream
+from fastmaze.validate import check_choice, check_int, check_number, fail, flag
 
 __all__ = [
     "EVAL_FIRST_ID",
@@ -118,12 +119,53 @@ class SupervisedConfig:
     prefetch: int = 2
     progress: bool = True
 
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raises ValueError naming the first field of a wrong type or out of range."""
+        name = "SupervisedConfig."
+        if not (self.spec is None or isinstance(self.spec, (MazeSpec, Mixture, dict))):
+            raise fail(name + "spec", "a MazeSpec, Mixture, spec dict or None", self.spec)
+        tests = self.test_specs
+        if tests is not None and (
+            not isinstance(tests, dict)
+            or not all(isinstance(k, str) for k in tests)
+            or not all(isinstance(v, (MazeSpec, Mixture, dict)) for v in tests.values())
+        ):
+            raise fail(name + "test_specs", "a dict name -> spec, or None", tests)
+        check_choice(name + "task", self.task, TASKS)
+        check_choice(name + "cue", self.cue, CUES)
+        check_choice(name + "cue_color", self.cue_color, fastmaze.COLORS)
+        check_int(name + "pixels", self.pixels, 1, 256)
+        check_choice(name + "model", self.model, MODELS)
+        kwargs = self.model_kwargs
+        if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+            raise fail(name + "model_kwargs", "a dict of keyword arguments", kwargs)
+        if self.eval_iterations is not None:
+            check_int(name + "eval_iterations", self.eval_iterations, 1, 2**20)
+        check_int(name + "steps", self.steps, 1, 2**62)
+        check_int(name + "batch", self.batch, 1, 2**31 - 1)
+        check_number(name + "lr", self.lr, 0.0, math.inf, open_lo=True)
+        check_number(name + "weight_decay", self.weight_decay, 0.0)
+        check_int(name + "seed", self.seed, 0, 2**64 - 1)
+        if self.device is not None and not isinstance(self.device, str):
+            raise fail(name + "device", "a torch device name or None", self.device)
+        check_int(name + "eval_every", self.eval_every, 0, 2**62)
+        check_int(name + "eval_episodes", self.eval_episodes, 1, 2**40)
+        check_int(name + "eval_episodes_periodic", self.eval_episodes_periodic, 1, 2**40)
+        if self.checkpoint is not None and not isinstance(self.checkpoint, str):
+            raise fail(name + "checkpoint", "a path (str) or None", self.checkpoint)
+        check_int(name + "checkpoint_every", self.checkpoint_every, 0, 2**62)
+        flag(name + "resume", self.resume)
+        if self.threads is not None:
+            check_int(name + "threads", self.threads, 1, 4096)
+        check_int(name + "prefetch", self.prefetch, 1, 1024)
+        flag(name + "progress", self.progress)
+
     def resolved(self) -> SupervisedConfig:
         """A copy with defaults filled in (spec, test specs) and fields checked."""
-        if self.task not in TASKS:
-            raise ValueError(f"task: {self.task!r}; expected one of {', '.join(TASKS)}")
-        if self.cue not in CUES:
-            raise ValueError(f"cue: {self.cue!r}; expected one of {', '.join(CUES)}")
+        self.check()
         if self.task == "path" and self.model not in ("fcn", "recurrent"):
             raise ValueError(
                 f"model: {self.model!r} cannot output a policy map; task 'path' needs a fully "
@@ -135,9 +177,6 @@ class SupervisedConfig:
                     f"eval_iterations: only the 'recurrent' model iterates, got model "
                     f"{self.model!r}; leave eval_iterations None"
                 )
-            t = self.eval_iterations
-            if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-                raise ValueError(f"eval_iterations: expected an integer >= 1 or None, got {t!r}")
         spec = self.spec
         if spec is None:
             spec = correlated(1.0, size=(4, 4), algorithm="kruskal")
