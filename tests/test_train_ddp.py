@@ -58,6 +58,19 @@ path = train_supervised(  # the path task: policy-map targets, recurrent model
 np.save(os.path.join(folder, f"path_ids{rank}.npy"), path["batch_id_ranges"])
 flat = torch.cat([p.detach().flatten() for p in path["model"].parameters()])
 np.save(os.path.join(folder, f"path_params{rank}.npy"), flat.numpy())
+ens = train_supervised(  # an ensemble of seeds 0 and 1: each one's ids split over the ranks
+    SupervisedConfig(
+        spec=fm.correlated(0.9, size=(3, 3)), steps=2, batch=8, seed=0, ensemble=2,
+        progress=False, threads=1, eval_episodes=10, model_kwargs={"channels": 4, "depth": 2},
+    ),
+    dist,
+)
+alone = train_supervised(SupervisedConfig(**ens["members"][1]["config"]), dist)
+np.save(os.path.join(folder, f"ens_ids{rank}.npy"),
+        np.stack([m["batch_id_ranges"] for m in ens["members"] + [alone]]))
+np.save(os.path.join(folder, f"ens_params{rank}.npy"), torch.stack(
+    [torch.cat([p.detach().flatten() for p in m["model"].parameters()])
+     for m in ens["members"] + [alone]]).numpy())
 if rank == 0:  # the realised statistics cover both ranks' levels
     assert path["stream_stats"]["levels"] == 2 * 16 * world, path["stream_stats"]
     assert set(path["metrics"]["conflict"]) >= {"exit", "proxy", "other", "neither"}
@@ -115,6 +128,17 @@ def test_two_gloo_processes(tmp_path) -> None:
     np.testing.assert_array_equal(
         np.load(tmp_path / "path_params0.npy"), np.load(tmp_path / "path_params1.npy")
     )
+    # Ensemble: the ranks split every member's ids; ranks agree; seed 1 alone is member 1.
+    ens_ids = [np.load(tmp_path / f"ens_ids{r}.npy") for r in (0, 1)]  # [member + alone, 2, 2]
+    for m in (0, 1):
+        spans = [set(range(lo, hi + 1)) for r in ens_ids for lo, hi in r[m]]
+        assert len(spans) == 4 and sum(len(s) for s in spans) == len(set().union(*spans)) == 32
+    for r in ens_ids:
+        np.testing.assert_array_equal(r[2], r[1])
+    e0, e1 = (np.load(tmp_path / f"ens_params{r}.npy") for r in (0, 1))
+    np.testing.assert_array_equal(e0, e1)
+    np.testing.assert_array_equal(e0[2], e0[1])  # bitwise, through DDP too
+    assert not np.array_equal(e0[0], e0[1])
 
 
 def test_id_range_partitions() -> None:

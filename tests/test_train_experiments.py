@@ -179,6 +179,27 @@ def test_ppo_presets(name: str, tmp_path: Path) -> None:
     assert {"proxy_lo", "undertrained", "phi", "train_exit"} <= set(csv_head)
 
 
+def test_ppo_seed_ensemble_rows_are_the_solo_rows(tmp_path: Path) -> None:
+    """A PPO preset's seeds train as one ensemble by default; each member is its seed's run
+    alone (bitwise on the CPU), so the rows equal those of ``ensemble=1``."""
+    if not HAS_PPO:
+        pytest.skip("fastmaze.train.ppo is not in this tree yet")
+    over = {**TINY, "ps": [0.5], "seeds": [0, 1], "ppo": TINY_PPO, "train_eval_episodes": 50}
+    runs = [
+        ex.run_experiment("exit-colour", tmp_path / str(k), {**over, "ensemble": k}, echo=len)
+        for k in (16, 1)
+    ]
+    timing = ("env_steps_per_s", "env_fraction", "run_s")
+
+    def measured(row: dict) -> dict:
+        row = {k: v for k, v in row.items() if k not in timing}
+        row["train_metrics"] = {k: v for k, v in row["train_metrics"].items() if k not in timing}
+        return row
+
+    rows = [[measured(r) for r in x["rows"]] for x in runs]
+    assert [r["seed"] for r in rows[0]] == [0, 1] and repr(rows[0]) == repr(rows[1])
+
+
 def test_corner_region_proxy_is_measured(tmp_path: Path) -> None:
     if not HAS_PPO:
         pytest.skip("fastmaze.train.ppo is not in this tree yet")

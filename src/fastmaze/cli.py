@@ -4,7 +4,8 @@ torch) and ``fastmaze bench`` (the benchmark suite, `fastmaze.bench`). ``fastmaz
 generates the default batch: a million 6×6 Kruskal mazes whose exit is green 95% of the
 time, with one decoy, never green.
 
-Errors (a bad file, bad arguments) print one line and exit with status 2.
+Errors (a bad file, bad arguments) print one line and exit with status 2; an experiment some
+of whose runs failed exits with status 1 (rerun it to retry them).
 """
 
 from __future__ import annotations
@@ -126,6 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=VALUE",
         help="override a field (value as JSON, else a string); checked before anything runs",
+    )
+    exp.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run the cells as Ray tasks: on a local Ray instance (every core), or on the "
+        "cluster at ADDRESS ('ray start --head' prints it; 'auto' finds one on this machine); "
+        "each task reserves cpus_per_run CPUs and gpus_per_run GPUs (--set); needs "
+        "fastmaze[ray]",
     )
     exp.add_argument("--list", action="store_true", help="list the presets")
     exp.set_defaults(run=_experiment)
@@ -263,11 +274,16 @@ def _experiment(args: argparse.Namespace) -> int:
     if args.list:
         print(experiments.list_presets())
         return 0
+    overrides = experiments.parse_overrides(args.set)
     try:
-        experiments.run_experiment(args.name, args.out, experiments.parse_overrides(args.set))
+        result = experiments.run_experiment(args.name, args.out, overrides, ray=args.ray)
     except RuntimeError as e:
         print(f"fastmaze: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    if result["failed"]:
+        n = sum(len(f.unit.cells) for f in result["failed"])
+        print(f"fastmaze: {n} runs failed; rerun the same command to retry them", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -10,6 +10,9 @@ Submodules are imported on demand so that ``import fastmaze.train`` stays cheap:
 - `fastmaze.train.stream`: `LevelStream`, fresh levels rendered and labelled in a thread.
 - `fastmaze.train.supervised`: `SupervisedConfig`, `train_supervised` (tasks: the exit
   square, the oracle's action, the path as a policy map), `evaluate_path`.
+- `fastmaze.train.ensemble`: `train_supervised_ensemble`, K seeds trained at once as one
+  batched model (`Ensemble`), each member its seed's solo run;
+  `fastmaze.train.ppo_ensemble.train_ppo_ensemble` the same for PPO.
 - `fastmaze.train.experiments`: the experiment presets behind ``fastmaze experiment``.
 - `fastmaze.train.reports`: an experiment's rows, pooled rates, plots and table.
 """

@@ -8,6 +8,17 @@ writes to its results folder: ``config.json`` (the resolved config), ``runs.json
 ``runs.csv`` (one row per run), PNG plots (rates with 95% Wilson bands, heatmaps), and
 prints a summary table.
 
+Sweeps are resumable (`fastmaze.train.sweep`): each finished run is appended to
+``runs.jsonl`` as it completes, a rerun of the same command skips the runs already there
+(identified by a digest of their resolved config) and reruns those that failed or were
+killed; ``runs.csv``, the plots and the table are rebuilt from ``runs.jsonl`` at the end.
+``ray=...`` (``fastmaze experiment NAME --ray [ADDRESS]``) runs the cells as Ray tasks, on
+a local instance or a cluster, each reserving ``cpus_per_run`` CPUs and ``gpus_per_run``
+GPUs; the rows are those of a serial run with the same seeds. Presets (supervised and PPO)
+train up to ``ensemble`` (default 16) seeds of a cell at once as one seed ensemble, each
+member the same training as its seed's run alone (``--set ensemble=1``: one run after
+another).
+
 - ``trajectory`` (supervised, the default): the path task (the model outputs a policy map;
   its greedy walk is the trajectory) trained on the randomised-fraction family
   ``randomized(p)`` for each p × cue availability × model × seed, evaluated on the
@@ -62,7 +73,7 @@ from fastmaze.presets import (
     region_squares,
 )
 from fastmaze.spec import ALGORITHMS, CORNERS, spec_to_dict
-from fastmaze.train import reports
+from fastmaze.train import reports, sweep
 from fastmaze.train.stream import CUES
 
 __all__ = [
@@ -91,7 +102,10 @@ class Experiment:
     kind: str  # "supervised" or "ppo"
     defaults: dict[str, Any]
     axes: tuple[str, ...]  # config keys swept (lists); the grid is their product
-    run_one: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+    run_one: sweep.RunOne
+    #: Trains the runs of one cell that differ only in their seed together (one row per
+    #: cell, in order); None: one run after another with `run_one`.
+    run_group: sweep.RunGroup | None = None
 
 
 # -- running one cell -------------------------------------------------------------------------
@@ -147,13 +161,33 @@ _STREAM_STATS = ("p_cue_given_exit", "p_exit_given_cue", "phi", "mi_bits")
 
 
 def _supervised_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    """Trains one cell; its row: conflict-set rates (bare names), held-out training-level
-    rates (``train_`` prefix), the realised statistics of the training stream and, for the
-    path task, the first `TRAJECTORIES` conflict trajectories."""
+    """Trains one cell; its row (`_supervised_row`)."""
     from fastmaze.train.supervised import train_supervised
 
     sc = _supervised_config(cfg, cell)
-    r = train_supervised(sc)
+    return _supervised_row(sc, train_supervised(sc))
+
+
+def _supervised_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Trains cells equal but for their seed as one seed ensemble
+    (`fastmaze.train.ensemble.train_supervised_ensemble`: each member is the same training
+    as its seed's run alone); their rows (`_supervised_row`), in order."""
+    from fastmaze.train.ensemble import train_supervised_ensemble
+
+    results = train_supervised_ensemble(
+        _supervised_config(cfg, cells[0]), [c["seed"] for c in cells]
+    )
+    return [
+        _supervised_row(_supervised_config(cfg, cell), r)
+        for cell, r in zip(cells, results, strict=True)
+    ]
+
+
+def _supervised_row(sc: Any, r: dict[str, Any]) -> dict[str, Any]:
+    """The row of a run of ``sc`` (or of one member of an ensemble) that returned ``r``:
+    conflict-set rates (bare names), held-out training-level rates (``train_`` prefix), the
+    realised statistics of the training stream and, for the path task, the first
+    `TRAJECTORIES` conflict trajectories."""
     m, task = r["metrics"], sc.task
     test, train = m["conflict"], m["train"]
     names = ("exit", "proxy", "other", "neither") if task == "path" else ("exit", "proxy", "other")
@@ -246,9 +280,11 @@ def _ppo_cell(
     proxy: Proxy,
     cue: str | None = CUE_COLOR,
     region: Any = None,
+    out: Any = None,
 ) -> dict:
-    """Trains PPO on ``train``, checks it trained (`ppo_report.training_record`), records
-    its stream, and evaluates the sampled policy on ``test`` with ``proxy``."""
+    """Trains PPO on ``train`` (or takes its result ``out``, a member of an ensemble),
+    checks it trained (`ppo_report.training_record`), records its stream, and evaluates
+    the sampled policy on ``test`` with ``proxy``."""
     import torch
 
     import fastmaze
@@ -256,7 +292,8 @@ def _ppo_cell(
 
     config = _ppo_config(cfg, cell)
     seed = cell["seed"]
-    out = _ppo().train_ppo(train, config, progress=cfg["progress"] and _interactive())
+    if out is None:
+        out = _ppo().train_ppo(train, config, progress=cfg["progress"] and _interactive())
     device = next(out.policy.parameters()).device
     env_kwargs = {
         k: v
@@ -288,23 +325,59 @@ def _ppo_cell(
     return result
 
 
-def _exit_colour_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+def _ppo_group(cfg: dict[str, Any], cells: list[dict[str, Any]], specs: dict) -> list[dict]:
+    """Trains cells equal but for their seed as one PPO seed ensemble
+    (`fastmaze.train.ppo_ensemble.train_ppo_ensemble`: each member is the same training as
+    its seed's run alone); their rows (`_ppo_cell` of each member), in order."""
+    from fastmaze.train.ppo_ensemble import train_ppo_ensemble
+
+    seeds = [c["seed"] for c in cells]
+    progress = cfg["progress"] and _interactive()
+    outs = train_ppo_ensemble(specs["train"], _ppo_config(cfg, cells[0]), seeds, progress=progress)
+    return [_ppo_cell(cfg, c, **specs, out=o) for c, o in zip(cells, outs, strict=True)]
+
+
+def _exit_colour_specs(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     maze = _maze(cfg)
     train = randomized(cell["p"], cue=CUE_COLOR, **maze)
-    return _ppo_cell(cfg, cell, train, conflict(cue=CUE_COLOR, **maze), cue_proxy(CUE_COLOR))
+    return {"train": train, "test": conflict(cue=CUE_COLOR, **maze), "proxy": cue_proxy(CUE_COLOR)}
 
 
-def _corner_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+def _corner_specs(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     train = corner(cell["k"], corner=cfg["corner"], **_maze(cfg))
     test = train.replace(exit_region=None)
     proxy, region = region_proxy(train), region_squares(train)
-    return _ppo_cell(cfg, cell, train, test, proxy, cue=None, region=region)
+    return {"train": train, "test": test, "proxy": proxy, "cue": None, "region": region}
+
+
+def _joint_specs(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    maze = _maze(cfg)
+    train = correlated(cell["rho"], cue=CUE_COLOR, **maze)
+    return {"train": train, "test": conflict(cue=CUE_COLOR, **maze), "proxy": cue_proxy(CUE_COLOR)}
+
+
+def _exit_colour_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    return _ppo_cell(cfg, cell, **_exit_colour_specs(cfg, cell))
+
+
+def _exit_colour_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict]:
+    return _ppo_group(cfg, cells, _exit_colour_specs(cfg, cells[0]))
+
+
+def _corner_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    return _ppo_cell(cfg, cell, **_corner_specs(cfg, cell))
+
+
+def _corner_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict]:
+    return _ppo_group(cfg, cells, _corner_specs(cfg, cells[0]))
 
 
 def _joint_cell(cfg: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    maze = _maze(cfg)
-    train = correlated(cell["rho"], cue=CUE_COLOR, **maze)
-    return _ppo_cell(cfg, cell, train, conflict(cue=CUE_COLOR, **maze), cue_proxy(CUE_COLOR))
+    return _ppo_cell(cfg, cell, **_joint_specs(cfg, cell))
+
+
+def _joint_group(cfg: dict[str, Any], cells: list[dict[str, Any]]) -> list[dict]:
+    return _ppo_group(cfg, cells, _joint_specs(cfg, cells[0]))
 
 
 _MAZE = {
@@ -314,8 +387,12 @@ _MAZE = {
     "device": None,
     "threads": None,
     "progress": True,
+    "cpus_per_run": 1,
+    "gpus_per_run": 0,
 }
-_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2}
+# ``ensemble``: at most this many seeds of a cell train at once, as one seed
+# ensemble (1: one run after another).
+_SUPERVISED = {"steps": 200, "batch": 128, "lr": 2e-3, "pixels": 2, "ensemble": 16}
 
 
 def _ppo_defaults(steps: int) -> dict[str, Any]:
@@ -325,6 +402,7 @@ def _ppo_defaults(steps: int) -> dict[str, Any]:
         "ppo": {"total_env_steps": steps, "model": "impala"},
         "train_threshold": 0.9,  # training exit rate below it: the run is flagged undertrained
         "train_eval_episodes": 2_000,  # fresh training levels that measure it
+        "ensemble": 16,  # at most this many seeds of a cell train at once (1: one by one)
     }
 
 
@@ -350,6 +428,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("ps", "cues", "models", "seeds"),
             _supervised_cell,
+            _supervised_group,
         ),
         Experiment(
             "shortcut-map",
@@ -368,6 +447,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("tasks", "rhos", "false_exits", "cues", "models", "seeds"),
             _supervised_cell,
+            _supervised_group,
         ),
         Experiment(
             "exit-colour",
@@ -377,6 +457,7 @@ PRESETS: dict[str, Experiment] = {
             {**_MAZE, **_ppo_defaults(4_000_000), "ps": [0.0, 0.02, 0.1, 0.5], "seeds": [0, 1, 2]},
             ("ps", "seeds"),
             _exit_colour_cell,
+            _exit_colour_group,
         ),
         Experiment(
             "corner",
@@ -392,6 +473,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("ks", "seeds"),
             _corner_cell,
+            _corner_group,
         ),
         Experiment(
             "joint-failure",
@@ -407,6 +489,7 @@ PRESETS: dict[str, Experiment] = {
             },
             ("ws", "rhos", "seeds"),
             _joint_cell,
+            _joint_group,
         ),
     )
 }
@@ -558,6 +641,9 @@ _RULES: dict[str, _Check] = {
     "ws": (_is_number, "a finite number"),
     "corner": _choice(CORNERS),
     "ppo": (lambda v: isinstance(v, dict), "an object of PPOConfig fields"),
+    "cpus_per_run": ((lambda v: _is_number(v) and v > 0), "a number of CPUs > 0"),
+    "gpus_per_run": ((lambda v: _is_number(v) and v >= 0), "a GPU fraction >= 0"),
+    "ensemble": _int_at_least(1),
     "train_threshold": _PROBABILITY,
     "train_eval_episodes": _int_at_least(1),
 }
@@ -608,8 +694,7 @@ def _build_all(name: str, cfg: dict[str, Any], cells: list[dict[str, Any]]) -> N
 
             build_model(_supervised_config(cfg, cell).resolved())
         except (TypeError, ValueError) as e:
-            shown = " ".join(f"{k}={reports.label(v)}" for k, v in cell.items())
-            raise ValueError(f"run {shown}: {e}") from None
+            raise ValueError(f"run {_shown(cell)}: {e}") from None
 
 
 def _swept(name: str, cfg: dict[str, Any]) -> list[str]:
@@ -625,34 +710,79 @@ def run_experiment(
     out: str | os.PathLike | None = None,
     overrides: dict[str, Any] | None = None,
     *,
+    ray: bool | str | None = None,
     echo: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Runs every cell of preset ``name`` (default `DEFAULT`) and writes the results folder
-    ``out`` (default ``results/NAME``). Every value, every run's config and model are
-    checked before the first run trains (ValueError). Prints one line per run (progress
-    bars only on a terminal), then the table. Returns {"out", "rows", "plots", "table",
-    "wall_s"}."""
+    """Runs every cell of preset ``name`` (default `DEFAULT`) not yet in the results folder
+    ``out`` (default ``results/NAME``) and rebuilds its rows, plots and table. Every value,
+    every run's config and model are checked before the first run trains (ValueError).
+
+    ``ray``: None or False runs the cells here, one after another; True (or "local") as Ray
+    tasks on a local instance started for the sweep (every core); any other string is the
+    address of a running Ray cluster. Each finished run is appended to ``runs.jsonl`` at
+    once; runs already there are skipped, failed ones reported (their error) and left for
+    the next invocation. Prints one line per run (progress bars only on a terminal), then
+    the table. Returns {"out", "rows" (grid order), "ran" (runs trained now), "failed"
+    (`sweep.Failure` per failed unit), "plots", "table", "wall_s"}."""
     name = name or DEFAULT
     cfg = resolve(name, overrides)
     exp = PRESETS[name]
     if exp.kind == "ppo":
         _ppo()  # fail before writing anything
+    if ray:
+        sweep._ray()
     cells = _cells(name, cfg)
     _build_all(name, cfg, cells)
+    ids = [sweep.run_id(cfg, exp.axes, c) for c in cells]
+    if len(set(ids)) < len(ids):
+        twice = next(c for i, c in enumerate(cells) if ids.index(ids[i]) != i)
+        raise ValueError(f"the grid holds the run {_shown(twice)} twice; list each value once")
     folder = Path(out) if out is not None else Path("results") / name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
-    echo(f"experiment {name}: {len(cells)} runs -> {folder}")
-    rows, t0 = [], time.perf_counter()
-    for i, cell in enumerate(cells):
-        t = time.perf_counter()
-        row = {**cell, **exp.run_one(cfg, cell), "run_s": time.perf_counter() - t}
-        rows.append(row)
-        echo(reports.run_line(i, len(cells), cell, row))
-        reports.write_rows(folder, rows)
+    t0 = time.perf_counter()
+    with sweep.Journal(folder / "runs.jsonl") as journal:
+        (folder / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
+        wanted = set(ids)
+        done = {r["run_id"]: r for r in journal.rows() if r.get("run_id") in wanted}
+        left = [i for i, id_ in enumerate(ids) if id_ not in done]
+        ensemble = cfg.get("ensemble", 1) if exp.run_group is not None else 1
+        todo = sweep.units([cells[i] for i in left], [ids[i] for i in left], ensemble)
+        n_todo = len(left)
+        where = "" if not ray else " as Ray tasks"
+        echo(
+            f"experiment {name}: {len(cells)} runs -> {folder}"
+            + (f" ({len(done)} already in runs.jsonl)" if done else "")
+            + (f"; running {n_todo}{where}" if todo else "; nothing to run")
+        )
+        if journal.repaired:
+            echo(f"  runs.jsonl: a torn last line ({journal.repaired} bytes) cut off")
+        if not todo:
+            outcomes = iter(())
+        elif ray:
+            address = None if ray is True or ray == "local" else str(ray)
+            outcomes = sweep.run_ray(exp.run_one, exp.run_group, cfg, todo, address)
+        else:
+            outcomes = sweep.run_serial(exp.run_one, exp.run_group, cfg, todo)
+        ran, failed = 0, []
+        for _, result in outcomes:
+            if isinstance(result, sweep.Failure):
+                failed.append(result)
+                shown = "; ".join(_shown(c) for c in result.unit.cells)
+                echo(f"  FAILED {shown}: {result.error}")
+                continue
+            for row in result:
+                if row["run_id"] in done:  # never written twice
+                    continue
+                journal.append(row)
+                done[row["run_id"]] = row
+                ran += 1
+                cell = cells[ids.index(row["run_id"])]
+                echo(reports.run_line(len(done) - 1, len(cells), cell, row))
+    rows = [done[i] for i in ids if i in done]
+    reports.write_csv(folder, rows)
     swept = _swept(name, cfg)
-    plots = reports.plots(folder, name, swept, rows)
-    table = reports.table(name, exp.kind, swept, rows)
+    plots = reports.plots(folder, name, swept, rows) if rows else []
+    table = reports.table(name, exp.kind, swept, rows) if rows else "(no finished runs)"
     wall = time.perf_counter() - t0
     echo("")
     echo(table)
@@ -667,8 +797,26 @@ def run_experiment(
             f"training {np.mean([r['samples_per_s'] for r in rows]):,.0f} samples/s; stream "
             f"alone {np.mean([r['stream_samples_per_s'] for r in rows]):,.0f} samples/s"
         )
-    echo(f"{len(rows)} runs in {wall:.1f} s; plots: {', '.join(str(p) for p in plots)}")
-    return {"out": folder, "rows": rows, "plots": plots, "table": table, "wall_s": wall}
+    echo(
+        f"{len(rows)} of {len(cells)} runs done ({ran} now) in {wall:.1f} s; plots: "
+        + (", ".join(str(p) for p in plots) or "none")
+    )
+    if failed:
+        n = sum(len(f.unit.cells) for f in failed)
+        echo(f"{n} runs failed (errors above); run the same command again to retry them")
+    return {
+        "out": folder,
+        "rows": rows,
+        "ran": ran,
+        "failed": failed,
+        "plots": plots,
+        "table": table,
+        "wall_s": wall,
+    }
+
+
+def _shown(cell: dict[str, Any]) -> str:
+    return " ".join(f"{k}={reports.label(v)}" for k, v in cell.items())
 
 
 def list_presets() -> str:

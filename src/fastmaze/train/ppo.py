@@ -66,7 +66,7 @@ from fastmaze.env import OBS_KINDS
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
 from fastmaze.train.actor_critic import ActorCritic, build_policy
 from fastmaze.train.checkpoint import load_checkpoint, save_checkpoint, set_rng_state
-from fastmaze.train.distributed import all_reduce_mean, id_range, init_distributed
+from fastmaze.train.distributed import Dist, all_reduce_mean, id_range, init_distributed
 from fastmaze.train.models import MODELS
 from fastmaze.train.ppo_resume import RESUMABLE_CHANGES, check_resume, checkpoint_state
 from fastmaze.train.rollout_env import RolloutEnv
@@ -428,43 +428,11 @@ def train_ppo(
         losses /= cfg.update_epochs * cfg.num_minibatches
 
         # metrics (averaged over ranks; episode means weighted by episode counts)
-        n_ep, ret_sum, len_sum, exit_sum, decoy_sum = stats.tolist()
         seconds = time.perf_counter() - t_update
         timing["env"] += env_time
         timing["update"] += seconds - env_time
-        if world > 1:
-            n_ep, ret_sum, len_sum, exit_sum, decoy_sum = (
-                all_reduce_mean(x, dist) for x in (n_ep, ret_sum, len_sum, exit_sum, decoy_sum)
-            )
-        pg, vl, ent, kl, cf = losses.tolist()
-        row: dict[str, Any] = {
-            "update": update,
-            "env_steps": update * batch * world,
-            "episodes": round(n_ep * world),
-            "episode_return": ret_sum / n_ep if n_ep else float("nan"),
-            "episode_length": len_sum / n_ep if n_ep else float("nan"),
-            "exit_rate": exit_sum / n_ep if n_ep else float("nan"),
-            "decoy_rate": decoy_sum / n_ep if n_ep else float("nan"),
-            "env_steps_per_s": batch * world / seconds,
-            "env_fraction": env_time / seconds,
-            "policy_loss": pg,
-            "value_loss": vl,
-            "entropy": ent,
-            "approx_kl": kl,
-            "clip_fraction": cf,
-            "lr": optimizer.param_groups[0]["lr"],
-        }
-        if world > 1:
-            for key in (
-                "policy_loss",
-                "value_loss",
-                "entropy",
-                "approx_kl",
-                "clip_fraction",
-                "env_fraction",
-            ):
-                row[key] = all_reduce_mean(row[key], dist)
-            row["env_steps_per_s"] = all_reduce_mean(row["env_steps_per_s"], dist) * world
+        lr = optimizer.param_groups[0]["lr"]
+        row = _update_row(update, batch, dist, stats, losses, seconds, env_time, lr)
 
         if cfg.eval_every and update % cfg.eval_every == 0 and dist.is_main:
             t0 = time.perf_counter()
@@ -518,6 +486,58 @@ def train_ppo(
     timing["env_fraction"] = timing["env"] / timing["total"] if timing["total"] else 0.0
     timing["env_steps_per_s"] = steps / timing["total"] if timing["total"] else 0.0
     return PPOResult(policy, history, timing, (rank_first, env.next_id), last_ckpt)
+
+
+def _update_row(
+    update: int,
+    batch: int,
+    dist: Dist,
+    stats: torch.Tensor,
+    losses: torch.Tensor,
+    seconds: float,
+    env_time: float,
+    lr: float,
+) -> dict[str, Any]:
+    """The history row of one update (`train_ppo` lists the keys), averaged over ranks:
+    ``stats`` [5] float64 (episodes ended, their return, length, exit and decoy sums, this
+    rank), ``losses`` [5] (policy, value, entropy, approximate KL, clip fraction, means),
+    ``batch`` env steps per rank, ``seconds`` of the update of which ``env_time`` in the env."""
+    world = dist.world_size
+    n_ep, ret_sum, len_sum, exit_sum, decoy_sum = stats.tolist()
+    if world > 1:
+        n_ep, ret_sum, len_sum, exit_sum, decoy_sum = (
+            all_reduce_mean(x, dist) for x in (n_ep, ret_sum, len_sum, exit_sum, decoy_sum)
+        )
+    pg, vl, ent, kl, cf = losses.tolist()
+    row: dict[str, Any] = {
+        "update": update,
+        "env_steps": update * batch * world,
+        "episodes": round(n_ep * world),
+        "episode_return": ret_sum / n_ep if n_ep else float("nan"),
+        "episode_length": len_sum / n_ep if n_ep else float("nan"),
+        "exit_rate": exit_sum / n_ep if n_ep else float("nan"),
+        "decoy_rate": decoy_sum / n_ep if n_ep else float("nan"),
+        "env_steps_per_s": batch * world / seconds,
+        "env_fraction": env_time / seconds,
+        "policy_loss": pg,
+        "value_loss": vl,
+        "entropy": ent,
+        "approx_kl": kl,
+        "clip_fraction": cf,
+        "lr": lr,
+    }
+    if world > 1:
+        for key in (
+            "policy_loss",
+            "value_loss",
+            "entropy",
+            "approx_kl",
+            "clip_fraction",
+            "env_fraction",
+        ):
+            row[key] = all_reduce_mean(row[key], dist)
+        row["env_steps_per_s"] = all_reduce_mean(row["env_steps_per_s"], dist) * world
+    return row
 
 
 def _no_phase(name: str) -> contextlib.nullcontext:

@@ -76,9 +76,18 @@ def checkpoint_state(
     }
 
 
-def check_resume(saved: Mapping[str, Any], spec: AnySpec, cfg: PPOConfig, world: int) -> None:
-    if saved.get("format") != "fastmaze.ppo/1":
-        raise ValueError("resume: not a fastmaze PPO checkpoint")
+def check_resume(
+    saved: Mapping[str, Any],
+    spec: AnySpec,
+    cfg: PPOConfig,
+    world: int,
+    kind: str = "fastmaze.ppo/1",
+) -> None:
+    """A ValueError unless ``saved`` (a checkpoint of format ``kind``) can be resumed by a
+    run of ``spec`` and ``cfg`` on ``world`` ranks."""
+    if saved.get("format") != kind:
+        what = "PPO ensemble" if kind != "fastmaze.ppo/1" else "PPO"
+        raise ValueError(f"resume: not a fastmaze {what} checkpoint")
     if saved["spec"] != repr(spec):
         raise ValueError(f"resume: the checkpoint was trained on {saved['spec']}, not {spec!r}")
     if saved["world_size"] != world:

@@ -10,7 +10,6 @@ and for the path task the first conflict trajectories with ``trajectory_spec``).
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ __all__ = [
     "plots",
     "run_line",
     "table",
-    "write_rows",
+    "write_csv",
 ]
 
 
@@ -41,11 +40,8 @@ def label(value: Any) -> str:
     return str(value)
 
 
-def write_rows(out: Path, rows: list[dict[str, Any]]) -> None:
-    """``runs.jsonl`` (everything) and ``runs.csv`` (the scalar columns)."""
-    with open(out / "runs.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+def write_csv(out: Path, rows: list[dict[str, Any]]) -> None:
+    """``runs.csv``: the scalar columns of ``rows`` (``runs.jsonl`` holds everything)."""
     keys = list(dict.fromkeys(k for r in rows for k in r if not isinstance(r[k], (dict, list))))
     with open(out / "runs.csv", "w", newline="") as f:
         w = csv.DictWriter(f, keys, extrasaction="ignore")

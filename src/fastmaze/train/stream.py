@@ -9,6 +9,12 @@ targets, while the trainer works on the previous batch.
 and batches, and a pure function of (k, r), so a resumed stream (``start_batch=k``) yields
 exactly the batches a straight run would.
 
+**Seed ensembles** (``seeds``): a batch holds the K·``batch_size`` levels of K level
+streams of one step, member-major: rows m·B .. (m+1)·B - 1 are batch k of ``(spec,
+seeds[m])``, the same ids as above, so member m's rows are exactly the batch a stream of
+``seed=seeds[m]`` alone would yield. Distinct seeds make the members' levels disjoint
+(a level is a pure function of (spec, seed, id)); ranks split the ids of every member.
+
 **Observations** (``cue``): ``"channel"`` one-hot planes (wall, agent, one per palette
 colour; `fastmaze.render.symbolic`), ``"hidden"`` the same with the colour planes zero,
 ``"rgb"`` images of ``pixels`` × ``pixels`` per square (`fastmaze.render.rgb`).
@@ -27,6 +33,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,15 +42,23 @@ import torch
 from torch import Tensor
 
 import fastmaze
+from fastmaze.levels import MAX_ID, default_threads, generate_into
 from fastmaze.render import rgb, symbolic
 from fastmaze.solve import NO_ACTION, solve
 from fastmaze.spec import AnySpec
-from fastmaze.validate import fail
+from fastmaze.validate import check_int, fail
 
 __all__ = ["CUES", "TASKS", "Batch", "LevelStream", "batch_ids"]
 
 CUES = ("channel", "rgb", "hidden")
 TASKS = ("exit", "action", "path")
+
+
+def _distinct_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
+    out = tuple(check_int("seeds", s, 0, 2**64 - 1) for s in seeds)
+    if not out or len(set(out)) != len(out):
+        raise ValueError(f"seeds: expected one or more distinct seeds, got {list(seeds)!r}")
+    return out
 
 
 def batch_ids(k: int, batch_size: int, rank: int = 0, world_size: int = 1, first_id: int = 0):
@@ -85,8 +100,10 @@ class _Slot:
 
 class LevelStream:
     """Iterator over `Batch`es of ``batch_size`` fresh levels of ``(spec, seed)``, made by a
-    background thread ``prefetch`` batches ahead. ``position`` is the index of the next
-    batch `next` returns (save it in checkpoints; pass it back as ``start_batch``).
+    background thread ``prefetch`` batches ahead; with ``seeds`` (K distinct seeds,
+    ``seed`` unused), batches of K·``batch_size`` levels, one block per seed (module
+    docstring). ``position`` is the index of the next batch `next` returns (save it in
+    checkpoints; pass it back as ``start_batch``).
     ``samples_per_s`` is the producer's throughput (levels generated, rendered and labelled
     per second of its own work)."""
 
@@ -106,6 +123,7 @@ class LevelStream:
         prefetch: int = 2,
         pin: bool | None = None,
         threads: int | None = None,
+        seeds: Sequence[int] | None = None,
     ) -> None:
         if task not in TASKS:
             raise fail("task", f"one of {', '.join(TASKS)}", task)
@@ -113,7 +131,10 @@ class LevelStream:
             raise fail("cue", f"one of {', '.join(CUES)}", cue)
         if batch_size < 1 or prefetch < 1 or not 0 <= rank < world_size:
             raise ValueError("batch_size, prefetch must be >= 1 and 0 <= rank < world_size")
-        self.spec, self.batch_size, self.seed = spec, int(batch_size), int(seed)
+        self.seeds = (int(seed),) if seeds is None else _distinct_seeds(seeds)
+        self.per_member = int(batch_size)
+        batch_size = self.per_member * len(self.seeds)
+        self.spec, self.batch_size, self.seed = spec, int(batch_size), self.seeds[0]
         self.task, self.cue, self.pixels = task, cue, int(pixels)
         self.first_id, self.rank, self.world_size = int(first_id), int(rank), int(world_size)
         self.threads = threads
@@ -145,8 +166,17 @@ class LevelStream:
     # -- producer ----------------------------------------------------------------------------
     def fill(self, slot: _Slot, k: int) -> None:
         """Generates, renders and labels batch k into ``slot`` (the producer's work)."""
-        start, n = batch_ids(k, self.batch_size, self.rank, self.world_size, self.first_id)
-        levels = fastmaze.generate(self.spec, n, self.seed, start, threads=self.threads)
+        start, b = batch_ids(k, self.per_member, self.rank, self.world_size, self.first_id)
+        if len(self.seeds) == 1:
+            levels = fastmaze.generate(self.spec, b, self.seed, start, threads=self.threads)
+        else:  # one buffer, one core call per member's seed; rendered and solved at once
+            check_int("start", start, 0, MAX_ID - b)
+            ids = np.tile(np.arange(start, start + b, dtype=np.int64), len(self.seeds))
+            levels = fastmaze.Levels.empty(self.spec, self.seed, ids)
+            threads = default_threads() if self.threads is None else self.threads
+            for m, s in enumerate(self.seeds):
+                generate_into(self.spec, s, start, levels[m * b : (m + 1) * b], threads)
+        n = len(levels)
         a = slot.np
         if self.cue == "rgb":
             rgb(levels, pixels=self.pixels, out=a["obs"], threads=self.threads)

@@ -55,6 +55,7 @@ __all__ = [
     "evaluate_exit",
     "evaluate_path",
     "evaluation_iterations",
+    "logits_loss",
     "path_loss",
     "policy_map",
     "stream_statistics",
@@ -86,6 +87,10 @@ class SupervisedConfig:
       as trained), to let it think longer (or shorter) than in training.
     - ``steps`` of ``batch`` levels (per rank), Adam with ``lr`` and ``weight_decay``;
       ``seed`` seeds the levels (stream and evaluation) and torch.
+    - ``ensemble``: K > 1 trains the K runs of seeds ``seed``, ``seed + 1``, ..,
+      ``seed + K - 1`` at once, as one batched model (`fastmaze.train.ensemble`): each
+      member has its own initialisation, levels, Adam state and metrics, and is the same
+      training as the run of its seed alone.
     - ``eval_every`` steps (0: only at the end) on ``eval_episodes_periodic`` levels per set;
       final evaluation on ``eval_episodes`` (>= 10,000 by default) levels per set.
     - ``checkpoint`` path, written every ``checkpoint_every`` steps (0: never) and at the
@@ -108,6 +113,7 @@ class SupervisedConfig:
     lr: float = 2e-3
     weight_decay: float = 0.0
     seed: int = 0
+    ensemble: int = 1
     device: str | None = None
     eval_every: int = 0
     eval_episodes: int = 10_000
@@ -149,6 +155,7 @@ class SupervisedConfig:
         check_number(name + "lr", self.lr, 0.0, math.inf, open_lo=True)
         check_number(name + "weight_decay", self.weight_decay, 0.0)
         check_int(name + "seed", self.seed, 0, 2**64 - 1)
+        check_int(name + "ensemble", self.ensemble, 1, 2**16)
         if self.device is not None and not isinstance(self.device, str):
             raise fail(name + "device", "a torch device name or None", self.device)
         check_int(name + "eval_every", self.eval_every, 0, 2**62)
@@ -271,7 +278,11 @@ def path_loss(logits: Tensor, optimal: Tensor) -> tuple[Tensor, Tensor]:
 
 def _loss(model: nn.Module, batch: Any, task: str) -> tuple[Tensor, Tensor]:
     """(mean cross-entropy, accuracy) of a batch; exit logits masked to floor squares."""
-    logits = model(batch.obs)
+    return logits_loss(model(batch.obs), batch, task)
+
+
+def logits_loss(logits: Tensor, batch: Any, task: str) -> tuple[Tensor, Tensor]:
+    """(mean loss, accuracy) of a model's ``logits`` on ``batch`` (``target``, ``mask``)."""
     if task == "path":
         return path_loss(logits, batch.target)
     if task == "exit":
@@ -554,10 +565,26 @@ def stream_statistics(
 def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict[str, Any]:
     """Trains per ``config``; returns {"config", "metrics" (final evaluation by set),
     "history" (periodic evaluations), "model" (the trained module, unwrapped), "steps",
-    "stream_stats" (`stream_statistics` of the levels the run trained on), "samples_per_s"
-    (training), "stream_samples_per_s" (the producer alone), "wall_s"}. Under torchrun,
-    call it in every process (it initialises the group)."""
+    "stream_stats" (`stream_statistics` of the levels the run trained on),
+    "samples_per_s" (training), "stream_samples_per_s" (the producer alone), "wall_s"}.
+    Under torchrun, call it in every process (it initialises the group).
+
+    With ``ensemble`` = K > 1 the K seeds train at once and the result is {"members": the
+    K results above, the one of seed ``seed + m`` at m, "config", "steps", "samples_per_s"
+    (all members), "wall_s"} (`fastmaze.train.ensemble.train_supervised_ensemble`)."""
     c = config.resolved()
+    if c.ensemble > 1:
+        from fastmaze.train.ensemble import train_supervised_ensemble
+
+        members = train_supervised_ensemble(c, range(c.seed, c.seed + c.ensemble), dist)
+        first = members[0]
+        return {
+            "config": c.to_dict(),
+            "members": members,
+            "steps": first["steps"],
+            "samples_per_s": sum(r["samples_per_s"] for r in members),
+            "wall_s": first["wall_s"],
+        }
     dist = dist or init_distributed(c.device)
     device = dist.device
     torch.manual_seed(c.seed)
@@ -566,6 +593,11 @@ def train_supervised(config: SupervisedConfig, dist: Dist | None = None) -> dict
     step, history = 0, []
     if c.checkpoint and c.resume and os.path.exists(c.checkpoint):
         state = load_checkpoint(c.checkpoint, map_location=device)
+        if "seeds" in state:
+            raise ValueError(
+                f"resume: {c.checkpoint} holds an ensemble of seeds {state['seeds']}; resume "
+                f"it with ensemble={len(state['seeds'])}"
+            )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, history = state["step"], state.get("history", [])
