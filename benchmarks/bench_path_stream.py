@@ -1,5 +1,7 @@
-"""The path task's level stream against training on the CPU: levels/s of the producer alone
-(generate, render, solve for the optimal-action targets) beside samples/s of training steps
+"""The path task's level stream against training on the CPU: levels/s of the stream alone
+(the ``stream/path/<size>`` workloads of `fastmaze.bench.workloads`, the same code as
+``fastmaze bench stream``: generate, render, solve for the optimal-action targets in the
+background, batches taken as soon as they are ready) beside samples/s of training steps
 (forward, backward, Adam) of the `trajectory` experiment's model; the target is a stream at
 least 10x faster than training, so that the stream never holds training up.
 
@@ -19,7 +21,8 @@ import pytest
 import torch
 
 import fastmaze as fm
-from fastmaze.train.stream import LevelStream
+from fastmaze.bench.timing import measure
+from fastmaze.bench.workloads import WORKLOADS, Prepared
 from fastmaze.train.supervised import SupervisedConfig, build_model, path_loss
 
 TARGET = 10.0  # stream samples/s over training samples/s
@@ -27,13 +30,21 @@ MODEL = ("recurrent", {"channels": 32, "iterations": 4})  # the trajectory prese
 SIZES = ((3, 3), (6, 6))
 
 
-def stream_rate(size: tuple[int, int], batch: int, batches: int, threads: int) -> float:
-    """Levels per second of the path-task producer's own work (`LevelStream.samples_per_s`),
-    over ``batches`` batches consumed as fast as they come."""
-    with LevelStream(fm.randomized(0.1, size=size), batch, task="path", threads=threads) as s:
-        for _ in range(batches):
-            s.next()
-        return s.samples_per_s
+def path_stream(size: tuple[int, int], batch: int, threads: int) -> Prepared:
+    """The ``stream/path/<size>`` workload with ``batch`` levels per batch."""
+    w = WORKLOADS[f"stream/path/{size[0]}x{size[1]}"]
+    return w.prepare(threads=threads, **{**w.params, "batch": batch})
+
+
+def stream_rate(size: tuple[int, int], batch: int, min_time: float, threads: int) -> float:
+    """Levels per second of the path-task stream: the median of 5 repetitions of at least
+    ``min_time`` s each, after its warm-up (`fastmaze.bench.timing.measure`)."""
+    prepared = path_stream(size, batch, threads)
+    try:
+        out = measure(prepared.call, prepared.units, warmup=prepared.warmup, min_time=min_time)
+    finally:
+        prepared.close()
+    return out["median"]
 
 
 def train_rate(size: tuple[int, int], batch: int, steps: int, model: tuple = MODEL) -> float:
@@ -60,8 +71,8 @@ def train_rate(size: tuple[int, int], batch: int, steps: int, model: tuple = MOD
     return steps * batch / (time.perf_counter() - t0)
 
 
-def report(size: tuple[int, int], batch: int, batches: int, steps: int, threads: int) -> str:
-    stream = stream_rate(size, batch, batches, threads)
+def report(size: tuple[int, int], batch: int, min_time: float, steps: int, threads: int) -> str:
+    stream = stream_rate(size, batch, min_time, threads)
     train = train_rate(size, batch, steps)
     ratio = stream / train
     verdict = "meets" if ratio >= TARGET else "MISSES"
@@ -79,23 +90,25 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="levels per batch (default 64)")
     parser.add_argument("--threads", type=int, default=1, help="core threads of the stream")
     args = parser.parse_args()
-    batches, steps = (2, 2) if args.tiny else (200, 30)
+    min_time, steps = (0.0, 2) if args.tiny else (0.2, 30)
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"torch {torch.__version__}; model {MODEL[0]} {MODEL[1]}"
     )
     for size in SIZES[:1] if args.tiny else SIZES:
-        print(report(size, args.batch, batches, steps, args.threads))
+        print(report(size, args.batch, min_time, steps, args.threads))
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_path_stream_against_training(benchmark, machine: str, size: tuple[int, int]) -> None:
+def test_path_stream_against_training(
+    benchmark, timed, machine: str, size: tuple[int, int]
+) -> None:
     """Records stream and training throughput and their ratio (no timed assertion)."""
     batch = 64
-    benchmark.pedantic(lambda: stream_rate(size, batch, 20, 1), rounds=3, iterations=1)
-    if benchmark.disabled:
+    median = timed(path_stream(size, batch, 1))
+    if median is None:
         return
-    stream = stream_rate(size, batch, 100, 1)
+    stream = batch / median
     train = train_rate(size, batch, 20)
     benchmark.extra_info.update(
         machine=machine,

@@ -1,18 +1,29 @@
-"""Benchmark support: collects bench_*.py, gathers each benchmark's throughput and prints a
-table of levels/s at the end of the run, so the figures are visible without reading JSON."""
+"""Benchmark support: collects bench_*.py, times the shared workloads of `fastmaze.bench`
+with pytest-benchmark (the `timed` fixture), gathers each benchmark's throughput and prints
+tables of levels/s and env-steps/s at the end of the run, so the figures are visible without
+reading JSON."""
 
 from __future__ import annotations
 
 import os
 import platform
+import time
 
 import pytest
+
+from fastmaze.bench.timing import calls_per_rep
+from fastmaze.bench.workloads import Prepared
+
+ROUNDS = 5
+MIN_ROUND_S = 0.1  # a round (pytest-benchmark's repetition) lasts at least this long
+MAX_ROUND_S = 2.0  # ... and spans the workload's min_calls (one episode) unless over this
 
 _LOG = pytest.StashKey[list]()
 
 # Targets for the default algorithm with 2 threads (benchmarks/README.md).
 TARGETS = {"6x6": 2_000_000, "12x12": 300_000}
-# Stepping targets, symbolic observations, 2 threads, auto-reset on (benchmarks/README.md).
+# Stepping targets, symbolic observations updated in place (copy=False), 2 threads, auto-reset
+# on (benchmarks/README.md).
 STEP_TARGETS = {1024: 30_000_000, 65536: 200_000_000}
 
 
@@ -42,6 +53,44 @@ def machine() -> str:
 
 
 @pytest.fixture
+def timed(benchmark):
+    """``timed(prepared)``: `time_prepared` with this test's ``benchmark``."""
+    return lambda prepared: time_prepared(benchmark, prepared)
+
+
+def time_prepared(benchmark, prepared: Prepared) -> float | None:
+    """Times ``prepared.call`` with ``benchmark.pedantic``: the warm-up calls, then `ROUNDS`
+    rounds of as many calls as `fastmaze.bench.timing.calls_per_rep` gives (one warm-up
+    round more); closes ``prepared``. Seconds per call (median), None when the benchmark is
+    disabled (``--benchmark-disable``: one call as a smoke test)."""
+    try:
+        if benchmark.disabled:
+            benchmark(prepared.call)
+            return None
+        done = prepared.sync or (lambda: None)
+        for _ in range(prepared.warmup):  # compilation, thread pools, first touch of buffers
+            prepared.call()
+        done()
+        t0 = time.perf_counter()
+        prepared.call()
+        done()
+        calls = calls_per_rep(
+            time.perf_counter() - t0, MIN_ROUND_S, MAX_ROUND_S, prepared.min_calls
+        )
+
+        def call() -> None:
+            prepared.call()
+            if prepared.sync is not None:
+                prepared.sync()
+
+        benchmark.pedantic(call, rounds=ROUNDS, iterations=calls, warmup_rounds=1)
+        return benchmark.stats.stats.median
+    finally:
+        if prepared.close is not None:
+            prepared.close()
+
+
+@pytest.fixture
 def throughput_log(request: pytest.FixtureRequest) -> list:
     """A run-wide list; each benchmark appends its `extra_info` dict."""
     return request.config.stash[_LOG]
@@ -59,20 +108,21 @@ def _step_table(tr, rows: list[dict]) -> None:
     tr.write_sep("=", "fastmaze stepping throughput (env-steps/s, median of rounds, 13x13 boards)")
     tr.write_line(f"machine: {rows[0]['machine']}")
     threads = sorted({r["threads"] for r in rows})
-    tr.write_line(f"{'obs':<11} {'num_envs':>9}" + "".join(f" {f'{t} thr':>14}" for t in threads))
-    by_key = {(r["obs"], r["num_envs"], r["threads"]): r for r in rows}
-    for obs, n in dict.fromkeys((r["obs"], r["num_envs"]) for r in rows):
-        cells = [by_key.get((obs, n, t)) for t in threads]
-        line = f"{obs:<11} {n:>9,}"
+    head = f"{'obs':<11} {'num_envs':>9} {'copy':>5}"
+    tr.write_line(head + "".join(f" {f'{t} thr':>14}" for t in threads))
+    by_key = {(r["obs"], r["num_envs"], r["copy"], r["threads"]): r for r in rows}
+    for obs, n, copy in dict.fromkeys((r["obs"], r["num_envs"], r["copy"]) for r in rows):
+        cells = [by_key.get((obs, n, copy, t)) for t in threads]
+        line = f"{obs:<11} {n:>9,} {copy!s:>5}"
         line += "".join(f" {c['steps_per_s']:>14,.0f}" if c else f" {'-':>14}" for c in cells)
         tr.write_line(line)
     for n, target in STEP_TARGETS.items():
-        r = by_key.get(("symbolic", n, 2))
+        r = by_key.get(("symbolic", n, False, 2))
         if r is not None:
             verdict = "meets" if r["steps_per_s"] >= target else "MISSES"
             tr.write_line(
-                f"target symbolic, {n:,} envs, 2 threads: {r['steps_per_s']:,.0f} env-steps/s "
-                f"{verdict} >= {target:,}"
+                f"target symbolic, {n:,} envs, copy=False, 2 threads: {r['steps_per_s']:,.0f} "
+                f"env-steps/s {verdict} >= {target:,}"
             )
 
 

@@ -1,7 +1,8 @@
 """Command line: ``fastmaze generate`` (batches, throughput, realised statistics, files),
-``fastmaze show`` (a saved batch as text or PNG), ``fastmaze play`` (a level in the terminal)
-and ``fastmaze experiment`` (training presets). ``fastmaze`` alone generates the default
-batch: a million 6×6 Kruskal mazes whose exit is green 95% of the time, with one decoy, never green.
+``fastmaze show`` (a saved batch as text or PNG), ``fastmaze play`` (a level in the terminal),
+``fastmaze experiment`` (presets, needs torch) and ``fastmaze bench`` (the benchmark suite,
+`fastmaze.bench`). ``fastmaze`` alone generates the default batch: a million 6×6 Kruskal
+mazes whose exit is green 95% of the time, with one decoy, never green.
 
 Errors (a bad file, bad arguments) print one line and exit with status 2; an experiment some
 of whose runs failed exits with status 1 (rerun it to retry them).
@@ -73,13 +74,25 @@ def _check_out(path: Path) -> None:
         raise ValueError(f"--out {path}: is a folder; expected a file name")
 
 
+def _thread_list(text: str) -> list[int]:
+    try:
+        values = [int(t) for t in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected thread counts >= 1 separated by commas (e.g. 1,2), got {text!r}"
+        )
+    return values
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``fastmaze`` command."""
     from fastmaze import __version__
 
     parser = _Parser(prog="fastmaze", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=f"fastmaze {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{generate,show,play,experiment}")
+    sub = parser.add_subparsers(dest="command", metavar="{generate,show,play,experiment,bench}")
 
     gen = sub.add_parser("generate", help="generate a batch, print throughput and statistics")
     gen.add_argument("--out", type=Path, help="save the batch to this file (default: no file)")
@@ -163,6 +176,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exp.add_argument("--list", action="store_true", help="list the presets")
     exp.set_defaults(run=_experiment)
+
+    bench = sub.add_parser(
+        "bench", help="benchmark: throughput of the standard workloads on this machine"
+    )
+    bench.add_argument(
+        "workloads",
+        nargs="*",
+        metavar="WORKLOAD",
+        help="names, groups (generate, step, ...) or globs (default: all; see --list)",
+    )
+    bench.add_argument(
+        "--threads",
+        type=_thread_list,
+        metavar="T,T",
+        help="thread counts (default 1 and every core)",
+    )
+    bench.add_argument("--quick", action="store_true", help="small batches, short repetitions")
+    bench.add_argument(
+        "--reps", type=_positive, help="repetitions per figure, at least 5 (default 7; --quick 5)"
+    )
+    bench.add_argument("--json", type=Path, metavar="FILE", help="write the report as JSON")
+    bench.add_argument("--markdown", type=Path, metavar="FILE", help="write the report as Markdown")
+    bench.add_argument("--peers", action="store_true", help="peer libraries beside fastmaze")
+    bench.add_argument(
+        "--venvs",
+        type=Path,
+        default=Path(".peer-venvs"),
+        help="folder of the per-peer venvs (default .peer-venvs)",
+    )
+    bench.add_argument(
+        "--compare", type=Path, metavar="OLD.json", help="ratios against a saved earlier run"
+    )
+    bench.add_argument("--list", action="store_true", help="list the workloads and exit")
+    bench.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bench.set_defaults(run=_bench)
     return parser
 
 
@@ -289,6 +337,28 @@ def _experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import shlex
+
+    from fastmaze.bench import run
+
+    if args.list:
+        print(run.listing())
+        return 0
+    options = run.Options(
+        workloads=args.workloads,
+        threads=args.threads,
+        scale="quick" if args.quick else "full",
+        reps=args.reps,
+        peers=args.peers,
+        venvs=args.venvs,
+        progress=not args.no_progress,
+        command=shlex.join(args.argv),
+    )
+    run.select(options.workloads)  # an unknown name fails before anything runs
+    return run.main(options, args.json, args.markdown, args.compare)
+
+
 def _one_line(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         text = f"{error.strerror}: {error.filename}" if error.filename else error.strerror
@@ -313,6 +383,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    args.argv = ["fastmaze", *argv]
     try:
         return args.run(args)
     except (ValueError, OSError) as e:
