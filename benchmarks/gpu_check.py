@@ -139,18 +139,6 @@ def cuda_tests() -> Row:
     )
 
 
-def _spec(cells: int) -> Any:
-    from fastmaze import MazeSpec
-
-    return MazeSpec(
-        size=(cells, cells),
-        algorithm="backtracker",
-        exit_color={"green": 0.9, "red": 0.1},
-        n_decoys=1,
-        decoy_color={"green": 0.5, "red": 0.5},
-    )
-
-
 def generation() -> list[Row]:
     """`fastmaze.cuda.generate` throughput per board at `GENERATE_BATCH` levels."""
     import fastmaze.cuda as fc
@@ -158,10 +146,11 @@ def generation() -> list[Row]:
     avail = fc.available()
     if not avail or avail.simulator:
         return [Row("GPU generation", f"fastmaze.cuda unavailable: {avail.reason}", False)]
+    from fastmaze.bench.workloads import prepare_cuda_generate
+
     rows = []
     for board, cells in BOARDS.items():
-        spec, seeds = _spec(cells), iter(range(1, 10**6))
-        s = _timed(lambda sp=spec, it=seeds: fc.generate(sp, GENERATE_BATCH, seed=next(it)), 3)
+        s = _timed(prepare_cuda_generate(None, cells, "backtracker", GENERATE_BATCH).call, 3)
         rows.append(
             Row(
                 f"generation {board}, {GENERATE_BATCH:,} levels",
@@ -195,10 +184,12 @@ def compare(spec: Any, n: int, seed: int) -> list[str]:
 def equality(comparison: Callable[[Any, int, int], list[str]] = compare) -> list[Row]:
     """GPU against CPU generation on `EQUALITY_LEVELS` levels per board: ok when every
     array is byte-equal."""
+    from fastmaze.bench.workloads import bench_spec
+
     rows = []
     for board, cells in BOARDS.items():
         t = time.perf_counter()
-        bad = comparison(_spec(cells), EQUALITY_LEVELS, 7)
+        bad = comparison(bench_spec(cells), EQUALITY_LEVELS, 7)
         result = "byte-equal" if not bad else "MISMATCH in " + ", ".join(bad)
         rows.append(
             Row(
