@@ -3,11 +3,12 @@ exists in the source tree."""
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 import pytest
+
+from tests.names import resolves
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "ARCHITECTURE.md"
@@ -36,22 +37,6 @@ def _exists(path: str) -> bool:
     return False
 
 
-def _module_exists(dotted: str) -> bool:
-    """fastmaze.a.b names a module, or an attribute of one (the longest importable prefix)."""
-    parts = dotted.split(".")
-    for k in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:k]))
-        except ImportError:
-            continue
-        for name in parts[k:]:
-            if not hasattr(obj, name):
-                return False
-            obj = getattr(obj, name)
-        return True
-    return False
-
-
 def test_every_named_path_exists() -> None:
     paths = {s.split()[0] for s in _spans() if FILE.match(s.split()[0]) if s.split()}
     assert paths, "ARCHITECTURE.md names no files"
@@ -62,7 +47,7 @@ def test_every_named_path_exists() -> None:
 def test_every_named_module_exists() -> None:
     names = {m.group(0) for s in _spans() if (m := MODULE.match(s))}
     assert names, "ARCHITECTURE.md names no modules"
-    missing = sorted(n for n in names if not _module_exists(n))
+    missing = sorted(n for n in names if not resolves(n))
     assert not missing, f"ARCHITECTURE.md names modules that do not exist: {missing}"
 
 

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 import pytest
 
 import fastmaze
+from tests.names import resolves
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -31,26 +31,11 @@ def test_python_blocks_compile() -> None:
         compile(block, str(page), "exec")
 
 
-def _resolves(dotted: str) -> bool:
-    parts = dotted.split(".")
-    for k in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:k]))
-        except ImportError:
-            continue
-        for name in parts[k:]:
-            if not hasattr(obj, name):
-                return False
-            obj = getattr(obj, name)
-        return True
-    return False
-
-
 def test_named_api_exists() -> None:
     text = "\n".join(page.read_text() for page in _pages())
     short = set(re.findall(r"\bfm\.(\w+)", text))
     assert short and not sorted(n for n in short if not hasattr(fastmaze, n))
     dotted = {m for m in re.findall(r"\bfastmaze(?:\.\w+)+", text) if not m.endswith(".md")}
     dotted = {m.removesuffix(".py") for m in dotted}
-    missing = sorted(m for m in dotted if not _resolves(m))
+    missing = sorted(m for m in dotted if not resolves(m))
     assert not missing, f"the docs name what does not exist: {missing}"
