@@ -70,6 +70,22 @@ typedef struct {
 int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixture, uint64_t seed,
                     int64_t first_id, int64_t n, fm_levels out, int32_t threads);
 
+/* A spec set compiled once for generating level after level (an env's resets): geometry,
+ * exit candidates and `threads` scratch buffers, allocated by fm_generator_new. */
+typedef struct fm_generator fm_generator;
+
+/* NULL on failure, with *error FM_ERR_SPEC or FM_ERR_MEMORY (the arguments as fm_generate's;
+ * max_decoys: the decoy capacity of the levels it will fill). */
+fm_generator *fm_generator_new(const fm_spec *specs, int32_t n_specs, const fm_dist *mixture,
+                               int32_t max_decoys, int32_t threads, int64_t *error);
+void fm_generator_free(fm_generator *gen);
+int32_t fm_generator_threads(const fm_generator *gen);
+
+/* Level `id` of (specs, seed) into row k of `out`, with scratch `thread` (< the generator's
+ * threads; one caller per scratch at a time). Returns 0, or 1 when it could not be placed. */
+int fm_generator_level(const fm_generator *gen, int32_t thread, uint64_t seed, int64_t id,
+                       const fm_levels *out, int64_t k);
+
 /* 64-bit hash of each level's walls (grid bytes), for train/test disjointness checks. */
 void fm_layout_hash(const uint8_t *grid, int64_t n, int32_t squares, uint64_t *out, int32_t threads);
 

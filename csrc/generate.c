@@ -6,6 +6,15 @@
 
 #define FM_BLOCK 512 /* levels per scheduling block */
 
+static inline int32_t thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
 static int geometry_init(fm_geometry *g, int32_t rows, int32_t cols)
 {
     g->rows = rows;
@@ -259,80 +268,118 @@ static int spec_ok(const fm_spec *s, const fm_spec *first, int32_t max_decoys)
     return 1;
 }
 
+/* A spec set compiled once: its geometry, each spec's exit candidates and one scratch per
+ * thread, so that a level costs only its own carving and placement. */
+struct fm_generator {
+    fm_spec *specs;
+    int32_t n_specs, per_spec, threads;
+    fm_dist mixture;
+    fm_geometry geometry;
+    int32_t *exits;   /* [n_specs, per_spec] */
+    int32_t *n_exits; /* [n_specs] */
+    fm_scratch *scratch; /* [threads] */
+};
+
+fm_generator *fm_generator_new(const fm_spec *specs, int32_t n_specs, const fm_dist *mixture,
+                               int32_t max_decoys, int32_t threads, int64_t *error)
+{
+    *error = FM_ERR_SPEC;
+    if (n_specs < 1 || n_specs > 255 || !dist_ok(mixture, 0, n_specs - 1) || max_decoys < 0)
+        return NULL;
+    for (int32_t k = 0; k < n_specs; k++)
+        if (!spec_ok(&specs[k], &specs[0], max_decoys)) return NULL;
+    *error = FM_ERR_MEMORY;
+    fm_generator *gen = calloc(1, sizeof *gen);
+    if (!gen) return NULL;
+    gen->n_specs = n_specs;
+    gen->threads = threads < 1 ? 1 : threads;
+    gen->per_spec = 2 * (specs[0].rows + specs[0].cols);
+    gen->mixture = *mixture;
+    gen->specs = malloc(sizeof(fm_spec) * (size_t)n_specs);
+    gen->exits = malloc(sizeof(int32_t) * (size_t)(gen->per_spec * n_specs));
+    gen->n_exits = malloc(sizeof(int32_t) * (size_t)n_specs);
+    gen->scratch = calloc((size_t)gen->threads, sizeof(fm_scratch));
+    if (geometry_init(&gen->geometry, specs[0].rows, specs[0].cols) || !gen->specs ||
+        !gen->exits || !gen->n_exits || !gen->scratch)
+        goto fail;
+    memcpy(gen->specs, specs, sizeof(fm_spec) * (size_t)n_specs);
+    for (int32_t t = 0; t < gen->threads; t++)
+        if (scratch_init(&gen->scratch[t], &gen->geometry)) goto fail;
+    for (int32_t k = 0; k < n_specs; k++) {
+        gen->n_exits[k] = fm_exit_candidates(&gen->geometry, &specs[k], gen->exits + k * gen->per_spec);
+        if (!gen->n_exits[k]) {
+            *error = FM_ERR_SPEC;
+            goto fail;
+        }
+    }
+    *error = FM_OK;
+    return gen;
+fail:
+    fm_generator_free(gen);
+    return NULL;
+}
+
+void fm_generator_free(fm_generator *gen)
+{
+    if (!gen) return;
+    if (gen->scratch)
+        for (int32_t t = 0; t < gen->threads; t++) scratch_free(&gen->scratch[t]);
+    free(gen->scratch);
+    free(gen->specs);
+    free(gen->exits);
+    free(gen->n_exits);
+    geometry_free(&gen->geometry);
+    free(gen);
+}
+
+int32_t fm_generator_threads(const fm_generator *gen)
+{
+    return gen->threads;
+}
+
+int fm_generator_level(const fm_generator *gen, int32_t thread, uint64_t seed, int64_t id,
+                       const fm_levels *out, int64_t k)
+{
+    fm_scratch *w = &gen->scratch[thread];
+    uint64_t u = fm_weyl(seed, FM_FACTOR_COMPONENT, (uint64_t)id);
+    int32_t m = fm_pick_index(&gen->mixture, u), c = gen->mixture.value[m];
+    const fm_spec *s = &gen->specs[c];
+    /* Only the searched placements may retry; the others keep their one draw. */
+    int32_t attempts = s->decoy_placement || s->false_exits ? FM_MAX_ATTEMPTS : 1;
+    int failed = 1;
+    for (int32_t a = 0; a < attempts && failed; a++) {
+        fm_rng r = fm_rng_for(seed, (uint64_t)id, FM_STREAM_LAYOUT + FM_STREAM_RETRY * (uint64_t)a);
+        fm_carve(&gen->geometry, s, w, &r);
+        failed = fm_place(&gen->geometry, s, gen->exits + c * gen->per_spec, gen->n_exits[c], w,
+                          seed, id, a, fm_rescale(&gen->mixture, m, u), out, k);
+    }
+    out->component[k] = (uint8_t)c;
+    return failed;
+}
+
 int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixture, uint64_t seed,
                     int64_t first_id, int64_t n, fm_levels out, int32_t threads)
 {
-    if (n_specs < 1 || n_specs > 255 || !dist_ok(mixture, 0, n_specs - 1) || out.max_decoys < 0)
-        return FM_ERR_SPEC;
-    for (int32_t k = 0; k < n_specs; k++)
-        if (!spec_ok(&specs[k], &specs[0], out.max_decoys)) return FM_ERR_SPEC;
-
-    int32_t per_spec = 2 * (specs[0].rows + specs[0].cols);
-    int64_t result = FM_ERR_MEMORY;
-    fm_geometry g;
-    int32_t *exits = malloc(sizeof(int32_t) * (size_t)(per_spec * n_specs));
-    int32_t *n_exits = malloc(sizeof(int32_t) * (size_t)n_specs);
-    if (geometry_init(&g, specs[0].rows, specs[0].cols) || !exits || !n_exits) goto done;
-    for (int32_t k = 0; k < n_specs; k++) {
-        n_exits[k] = fm_exit_candidates(&g, &specs[k], exits + k * per_spec);
-        if (!n_exits[k]) {
-            result = FM_ERR_SPEC;
-            goto done;
-        }
-    }
-
     /* No more threads than blocks of the schedule: a thread with no block only adds the cost
-     * of starting and joining it. */
-    if (n <= 0) {
-        result = FM_OK;
-        goto done;
-    }
+     * of starting and joining it (and of its scratch). */
     int64_t blocks = (n + FM_BLOCK - 1) / FM_BLOCK;
     int32_t team = threads < 1 ? 1 : (blocks < threads ? (int32_t)blocks : threads);
-    int64_t first_failed = n, out_of_memory = 0;
-#pragma omp parallel num_threads(team)
+    int64_t error;
+    fm_generator *gen = fm_generator_new(specs, n_specs, mixture, out.max_decoys, team < 1 ? 1 : team, &error);
+    if (!gen) return error;
+    int64_t first_failed = n;
+#pragma omp parallel num_threads(team < 1 ? 1 : team)
     {
-        fm_scratch w;
-        int ok = scratch_init(&w, &g) == 0;
+        const int32_t t = thread_id();
         int64_t my_failed = n;
-        /* Every thread must reach the shared loop; one without scratch only skips its work. */
 #pragma omp for schedule(dynamic, FM_BLOCK)
-        for (int64_t k = 0; k < n; k++) {
-            if (ok) {
-                uint64_t id = (uint64_t)(first_id + k);
-                uint64_t u = fm_weyl(seed, FM_FACTOR_COMPONENT, id);
-                int32_t m = fm_pick_index(mixture, u), c = mixture->value[m];
-                const fm_spec *s = &specs[c];
-                /* Only the searched placements may retry; the others keep their one draw. */
-                int32_t attempts = s->decoy_placement || s->false_exits ? FM_MAX_ATTEMPTS : 1;
-                int failed = 1;
-                for (int32_t a = 0; a < attempts && failed; a++) {
-                    fm_rng r = fm_rng_for(seed, id, FM_STREAM_LAYOUT + FM_STREAM_RETRY * (uint64_t)a);
-                    fm_carve(&g, s, &w, &r);
-                    failed = fm_place(&g, s, exits + c * per_spec, n_exits[c], &w, seed, (int64_t)id,
-                                      a, fm_rescale(mixture, m, u), &out, k);
-                }
-                out.component[k] = (uint8_t)c;
-                if (failed && k < my_failed) my_failed = k;
-            }
-        }
+        for (int64_t k = 0; k < n; k++)
+            if (fm_generator_level(gen, t, seed, first_id + k, &out, k) && k < my_failed) my_failed = k;
 #pragma omp critical(fm_generate_result)
-        {
-            if (!ok) out_of_memory = 1;
-            if (my_failed < first_failed) first_failed = my_failed;
-        }
-        scratch_free(&w);
+        if (my_failed < first_failed) first_failed = my_failed;
     }
-    if (out_of_memory)
-        result = FM_ERR_MEMORY;
-    else
-        result = first_failed == n ? FM_OK : first_id + first_failed;
-
-done:
-    free(exits);
-    free(n_exits);
-    geometry_free(&g);
-    return result;
+    fm_generator_free(gen);
+    return first_failed == n ? FM_OK : first_id + first_failed;
 }
 
 void fm_layout_hash(const uint8_t *grid, int64_t n, int32_t squares, uint64_t *out, int32_t threads)

@@ -96,7 +96,7 @@ static inline void fm_unpad(const fm_geometry *g, int32_t p, int32_t *rc)
 void fm_carve(const fm_geometry *g, const fm_spec *s, fm_scratch *w, fm_rng *r);
 int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32_t n_exits,
              fm_scratch *w, uint64_t seed, int64_t id, int32_t attempt, uint64_t exit_u,
-             fm_levels *out, int64_t k);
+             const fm_levels *out, int64_t k);
 int32_t fm_exit_candidates(const fm_geometry *g, const fm_spec *s, int32_t *out);
 void fm_bfs(const fm_geometry *g, const uint8_t *board, int32_t source, int32_t *dist, int32_t *queue);
 

@@ -269,7 +269,7 @@ static void pick_any(const fm_geometry *g, fm_scratch *w, fm_rng *r, int32_t sta
 
 int fm_place(const fm_geometry *g, const fm_spec *s, const int32_t *exits, int32_t n_exits,
              fm_scratch *w, uint64_t seed, int64_t id, int32_t attempt, uint64_t exit_u,
-             fm_levels *out, int64_t k)
+             const fm_levels *out, int64_t k)
 {
     fm_rng r = fm_rng_for(seed, (uint64_t)id, FM_STREAM_PLACE + FM_STREAM_RETRY * (uint64_t)attempt);
     const int32_t squares = g->H * g->W;

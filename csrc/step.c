@@ -395,11 +395,56 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
     }
 }
 
-int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx)
+static void start_level(const fm_env *env, int64_t e, int64_t id, int32_t thread);
+
+/* The id of the k-th reset drawn from `stream`. */
+static inline int64_t stream_id(const fm_stream *stream, int64_t k)
 {
+    const int64_t raw = stream->next_id + k;
+    if (stream->num_levels <= 0) return raw;
+    return stream->first_id + (raw - stream->first_id) % stream->num_levels;
+}
+
+/* The env's own level arrays, as the generator's output batch (row e = env e). */
+static fm_levels env_slots(const fm_env *env)
+{
+    fm_levels out;
+    out.grid = env->grid;
+    out.color = env->color;
+    out.start = env->start;
+    out.exit = env->exit;
+    out.decoys = env->decoys;
+    out.n_decoys = env->n_decoys;
+    out.component = env->component;
+    out.max_decoys = env->max_decoys;
+    return out;
+}
+
+/* Env e starts level `id` of the stream on scratch `thread`; returns 1 if it could not be
+ * placed (the env then plays what the generator left, and the caller raises). */
+static int draw_level(const fm_env *env, const fm_stream *stream, int64_t e, int64_t id,
+                      int32_t thread)
+{
+    const fm_levels slots = env_slots(env);
+    const int failed = fm_generator_level(stream->generator, thread, stream->seed, id, &slots, e);
+    start_level(env, e, id, thread);
+    return failed;
+}
+
+static void keep_lowest(int64_t *failed, int64_t id)
+{
+#pragma omp critical(fm_env_failed)
+    if (*failed < 0 || id < *failed) *failed = id;
+}
+
+int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
+                    const fm_stream *stream, int64_t *failed)
+{
+    *failed = -1;
     const int64_t bad = fm_env_check_actions(actions, env->n);
     if (bad >= 0) return -1 - bad;
     const int32_t threads = team(env->threads, env->n);
+    const int draw = stream && stream->generator;
     int64_t per = env->n, granted = 1;
 #pragma omp parallel num_threads(threads)
     {
@@ -419,6 +464,15 @@ int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_id
         if (t == 0) {
             per = share;
             granted = size;
+        }
+        if (draw) { /* the ids follow env order: a thread's first is after every lower range's */
+#pragma omp barrier
+            int64_t before = 0;
+            for (int64_t u = 0; u < t; u++) before += env->resets_of_thread[u];
+            for (int64_t j = 0; j < k; j++) {
+                const int64_t id = stream_id(stream, before + j);
+                if (draw_level(env, stream, reset_idx[lo + j], id, (int32_t)t)) keep_lowest(failed, id);
+            }
         }
     }
     int64_t m = env->resets_of_thread[0];
@@ -530,26 +584,28 @@ static void copy_level(const fm_env *env, int64_t e, const fm_levels *levels, in
     memcpy(env->grid + e * squares, levels->grid + j * squares, (size_t)squares);
     memcpy(env->color + e * squares, levels->color + j * squares, (size_t)squares);
     if (nd) memcpy(env->decoys + e * nd, levels->decoys + j * nd, sizeof(int32_t) * (size_t)nd);
-    uint8_t *terrain = env->terrain + e * squares;
-    for (int64_t q = 0; q < squares; q++)
-        terrain[q] = (uint8_t)((levels->grid[j * squares + q] != 0) |
-                               levels->color[j * squares + q] << FM_TERRAIN_COLOR_SHIFT);
-    for (int32_t k = 0; k < levels->n_decoys[j] && k < env->max_decoys; k++) {
-        const int32_t *d = levels->decoys + j * nd + 2 * k;
-        terrain[(int64_t)d[0] * env->W + d[1]] |= FM_TERRAIN_DECOY;
-    }
     for (int32_t k = 0; k < 2; k++) {
         env->start[2 * e + k] = levels->start[2 * j + k];
         env->exit[2 * e + k] = levels->exit[2 * j + k];
-        env->agent[2 * e + k] = levels->start[2 * j + k];
     }
     env->n_decoys[e] = levels->n_decoys[j];
     env->component[e] = levels->component[j];
 }
 
-static void load_one(const fm_env *env, int64_t e, const fm_levels *levels, int64_t id, int64_t j)
+/* Env e starts the level now in its slot, `id`: terrain, agent, episode state, solution
+ * (on scratch `thread`) and observation. */
+static void start_level(const fm_env *env, int64_t e, int64_t id, int32_t thread)
 {
-    copy_level(env, e, levels, j);
+    const int64_t squares = (int64_t)env->H * env->W;
+    const uint8_t *grid = env->grid + e * squares, *color = env->color + e * squares;
+    uint8_t *terrain = env->terrain + e * squares;
+    for (int64_t q = 0; q < squares; q++)
+        terrain[q] = (uint8_t)((grid[q] != 0) | color[q] << FM_TERRAIN_COLOR_SHIFT);
+    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
+    for (int32_t k = 0; d && k < env->n_decoys[e] && k < env->max_decoys; k++)
+        terrain[(int64_t)d[2 * k] * env->W + d[2 * k + 1]] |= FM_TERRAIN_DECOY;
+    env->agent[2 * e] = env->start[2 * e];
+    env->agent[2 * e + 1] = env->start[2 * e + 1];
     const fm_env_info *in = &env->info;
     in->level_id[e] = id;
     in->reached_exit[e] = 0;
@@ -559,7 +615,7 @@ static void load_one(const fm_env *env, int64_t e, const fm_levels *levels, int6
     in->episode_length[e] = 0;
     env->seen[e] = 0;
     env->pending[e] = 0;
-    solve_one(env, e, env->scratch + (int64_t)thread_id() * 3 * env->H * env->W);
+    solve_one(env, e, env->scratch + (int64_t)thread * 3 * squares);
     obs_render(env, e);
 }
 
@@ -572,5 +628,21 @@ void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const 
 {
     const int32_t threads = m >= FM_LOAD_PARALLEL_LEVELS ? env->threads : 1;
 #pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
-    for (int64_t j = 0; j < m; j++) load_one(env, idx[j], &levels, ids[j], j);
+    for (int64_t j = 0; j < m; j++) {
+        copy_level(env, idx[j], &levels, j);
+        start_level(env, idx[j], ids[j], thread_id());
+    }
+}
+
+int64_t fm_env_load_stream(const fm_env *env, const fm_stream *stream, const int64_t *idx,
+                           int64_t m)
+{
+    const int32_t threads = m >= FM_LOAD_PARALLEL_LEVELS ? env->threads : 1;
+    int64_t failed = -1;
+#pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
+    for (int64_t j = 0; j < m; j++) {
+        const int64_t id = stream_id(stream, j);
+        if (draw_level(env, stream, idx[j], id, thread_id())) keep_lowest(&failed, id);
+    }
+    return failed;
 }

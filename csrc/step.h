@@ -86,11 +86,28 @@ static inline uint8_t fm_compact_code(int32_t wall, int32_t colour, int32_t exit
     return (uint8_t)((wall != 0) + 2 * colour + 2 * (P + 1) * (exit != 0));
 }
 
+/* Where an env's new levels come from when the core draws them itself: the k-th reset from
+ * here plays level wrap(next_id + k) of (the generator's specs, seed), where wrap(i) =
+ * first_id + (i - first_id) % num_levels (num_levels 0: no wrap). */
+typedef struct {
+    const fm_generator *generator; /* NULL: the step only lists the envs to reset */
+    uint64_t seed;
+    int64_t next_id, first_id, num_levels;
+} fm_stream;
+
 /* One step of every env (see VecMazeEnv for the rules), after checking the actions. Writes
  * reward, terminated, truncated, and the envs to reset in this call, ascending, to
  * reset_idx; returns how many, or -1 - e when action e is outside 0..3 (nothing is then
- * stepped). Those envs must then be given new levels with fm_env_load. */
-int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx);
+ * stepped). With a generator, those envs are given their new levels in the same parallel
+ * region (ids in ascending env order, as fm_env_load_stream); *failed is then the lowest id
+ * that could not be placed, or -1. Without one, the caller loads them with fm_env_load. */
+int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
+                    const fm_stream *stream, int64_t *failed);
+
+/* Env idx[j] (j < m) starts level wrap(next_id + j) of the stream, generated straight into
+ * its slot. Returns the lowest id that could not be placed, or -1. */
+int64_t fm_env_load_stream(const fm_env *env, const fm_stream *stream, const int64_t *idx,
+                           int64_t m);
 
 /* One array copied row by row: n rows of row_bytes each. */
 typedef struct {

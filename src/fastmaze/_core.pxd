@@ -45,5 +45,12 @@ cdef extern from "fastmaze.h" nogil:
     int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixture,
                         uint64_t seed, int64_t first_id, int64_t n, fm_levels out,
                         int32_t threads) noexcept
+    ctypedef struct fm_generator:
+        pass
+
+    fm_generator *fm_generator_new(const fm_spec *specs, int32_t n_specs, const fm_dist *mixture,
+                                   int32_t max_decoys, int32_t threads, int64_t *error) noexcept
+    void fm_generator_free(fm_generator *gen) noexcept
+    int32_t fm_generator_threads(const fm_generator *gen) noexcept
     void fm_layout_hash(const uint8_t *grid, int64_t n, int32_t squares, uint64_t *out,
                         int32_t threads) noexcept

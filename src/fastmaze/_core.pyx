@@ -14,6 +14,10 @@ from fastmaze._core cimport (
     FM_OK,
     fm_dist,
     fm_generate,
+    fm_generator,
+    fm_generator_free,
+    fm_generator_new,
+    fm_generator_threads,
     fm_layout_hash,
     fm_levels,
     fm_spec,
@@ -85,6 +89,11 @@ def generate_into(list params, tuple mixture, uint64_t seed, int64_t first_id,
             result = fm_generate(specs, n_specs, &mix, seed, first_id, n, out, threads)
     finally:
         free(specs)
+    _raise_for(result)
+
+
+cdef int _raise_for(int64_t result) except -1:
+    """Raises the error that an fm_generate result (or an unplaceable level id) stands for."""
     if result == FM_ERR_SPEC:
         raise ValueError("the compiled core refused this spec (it failed its own bounds checks)")
     if result == FM_ERR_MEMORY:
@@ -94,6 +103,39 @@ def generate_into(list params, tuple mixture, uint64_t seed, int64_t first_id,
             f"level {result} could not be placed: no draw the spec allows (64 attempts with "
             "off-path decoys or false exits, else one) fits its start, decoys and openings; "
             "loosen min_distance, branch, n_decoys, n_distractors or false_exits")
+    return 0
+
+
+cdef class Generator:
+    """Compiled specs kept for drawing level after level (an env's auto-resets): the
+    arguments of `generate_into` compiled once, with ``threads`` scratch buffers."""
+
+    cdef fm_generator *gen
+
+    def __cinit__(self, list params, tuple mixture, int32_t max_decoys, int32_t threads):
+        cdef int32_t n_specs = len(params)
+        cdef fm_dist mix
+        cdef int64_t error = FM_OK
+        cdef fm_spec *specs = <fm_spec *> malloc(sizeof(fm_spec) * max(n_specs, 1))
+        if specs == NULL:
+            raise MemoryError()
+        try:
+            for k in range(n_specs):
+                _fill_spec(&specs[k], params[k])
+            _fill_dist(&mix, mixture)
+            self.gen = fm_generator_new(specs, n_specs, &mix, max_decoys, threads, &error)
+        finally:
+            free(specs)
+        if self.gen == NULL:
+            _raise_for(error)
+
+    def __dealloc__(self):
+        fm_generator_free(self.gen)
+
+    @property
+    def threads(self):
+        """How many callers can draw levels at once (one scratch each)."""
+        return fm_generator_threads(self.gen)
 
 
 def layout_hash(const uint8_t[:, :, ::1] grid, int threads):

@@ -57,9 +57,17 @@ cdef extern from "step.h" nogil:
         uint8_t *dst
         int64_t row_bytes
 
+    ctypedef struct fm_stream:
+        const fm_generator *generator
+        uint64_t seed
+        int64_t next_id, first_id, num_levels
+
     int64_t fm_env_obs_bytes(const fm_env *env) noexcept
     int64_t fm_env_check_actions(const int64_t *actions, int64_t n) noexcept
-    int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx) noexcept
+    int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
+                        const fm_stream *stream, int64_t *failed) noexcept
+    int64_t fm_env_load_stream(const fm_env *env, const fm_stream *stream, const int64_t *idx,
+                               int64_t m) noexcept
     void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const int64_t *idx,
                      int64_t m) noexcept
     void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threads) noexcept
@@ -109,15 +117,23 @@ cdef class EnvCore:
     component), agent, pending, seen, reward, terminated, truncated, resetting, obs, lut,
     proxy, scratch, the info fields and (SAME_STEP) final_obs and ``final_``-prefixed info.
     ``config``: H, W, n_colors, max_decoys, obs_kind, reveal_exit, hide_colors, pixels,
-    radius, max_steps, terminate_on_decoy, autoreset, step_penalty, threads.
+    radius, max_steps, terminate_on_decoy, autoreset, step_penalty, threads, first_id,
+    num_levels (0: no wrap). ``generator``: where the core draws new levels itself (a step's
+    auto-resets, `load_stream`), or None (the caller generates them and calls `load`).
     """
 
     cdef fm_env env
+    cdef fm_stream stream
     cdef dict arrays
     cdef cnp.ndarray reset_idx
+    cdef Generator generator
 
-    def __init__(self, dict arrays, dict config):
+    def __init__(self, dict arrays, dict config, Generator generator=None):
         self.arrays = arrays
+        self.generator = generator
+        self.stream.generator = generator.gen if generator is not None else NULL
+        self.stream.first_id = config["first_id"]
+        self.stream.num_levels = config["num_levels"]
         e = &self.env
         e.n = arrays["agent"].shape[0]
         e.H = config["H"]
@@ -164,6 +180,8 @@ cdef class EnvCore:
         if not _is_int64_vector(self.reset_idx, e.n) or not self.reset_idx.flags.writeable:
             raise ValueError("reset_idx: expected a writeable int64 array [n]")
         e.threads = config["threads"]
+        if generator is not None and generator.threads < e.threads:
+            raise ValueError("generator: needs one scratch per thread of the env")
         if e.obs_kind == 3:  # compact: the level tables, [n, H, W] each
             for name in ("table", "final_table") if e.autoreset == 1 else ("table",):
                 if _ptr(arrays, name) == NULL or arrays[name].size != e.n * e.H * e.W:
@@ -175,20 +193,40 @@ cdef class EnvCore:
         """Index of the first action outside 0..3, or -1."""
         return fm_env_check_actions(&actions[0], actions.shape[0])
 
-    def step(self, object actions):
+    def step(self, object actions, uint64_t seed, int64_t next_id):
         """Checks ``actions`` and steps every env. ``actions``: an aligned, native-order,
         C-contiguous int64 array [n] (else returns None and steps nothing). Returns m >= 0,
-        the envs to reset being ``arrays["reset_idx"][:m]``, or -1 - e when action e is
-        outside 0..3 (nothing is stepped then)."""
-        cdef int64_t m
+        the envs to reset being ``arrays["reset_idx"][:m]`` (with a generator, already given
+        levels next_id .. of the stream of ``seed``), or -1 - e when action e is outside
+        0..3 (nothing is stepped then)."""
+        cdef int64_t m, failed
         cdef const int64_t *acts
         cdef int64_t *idx = <int64_t *> cnp.PyArray_DATA(self.reset_idx)
         if not _is_int64_vector(actions, self.env.n):
             return None
         acts = <const int64_t *> cnp.PyArray_DATA(<cnp.ndarray> actions)
+        self.stream.seed = seed
+        self.stream.next_id = next_id
         with nogil:
-            m = fm_env_step(&self.env, acts, idx)
+            m = fm_env_step(&self.env, acts, idx, &self.stream, &failed)
+        if failed >= 0:
+            _raise_for(failed)
         return m
+
+    def load_stream(self, const int64_t[::1] idx, uint64_t seed, int64_t next_id):
+        """Env idx[j] starts level next_id + j of the stream of ``seed`` (needs a
+        generator), drawn straight into its slot."""
+        cdef int64_t failed
+        if self.generator is None:
+            raise ValueError("load_stream: this EnvCore has no generator")
+        if idx.shape[0] == 0:
+            return
+        self.stream.seed = seed
+        self.stream.next_id = next_id
+        with nogil:
+            failed = fm_env_load_stream(&self.env, &self.stream, &idx[0], idx.shape[0])
+        if failed >= 0:
+            _raise_for(failed)
 
     def load(self, dict levels, const int64_t[::1] ids, const int64_t[::1] idx):
         """Env idx[j] starts level j of ``levels`` (arrays of the Levels fields)."""

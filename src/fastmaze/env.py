@@ -14,7 +14,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from fastmaze import _core
-from fastmaze.levels import Levels, default_threads, generate_into
+from fastmaze.levels import Levels, default_threads, generate_into, level_generator
 from fastmaze.outputs import OutputRing
 from fastmaze.render import ascii, png_grid, rgb_lut
 from fastmaze.spec import AnySpec, MazeSpec, Mixture
@@ -277,7 +277,8 @@ class VecMazeEnv(VectorBase):
         H, W = spec.shape
         zeros = np.zeros
         self.levels = Levels.empty(spec, self.seed, zeros(n, np.int64))
-        self._staging = Levels.empty(spec, self.seed, zeros(n, np.int64))
+        # user rules run in Python: their levels are generated here, then copied in
+        self._staging = Levels.empty(spec, self.seed, zeros(n if spec.has_rules else 0, np.int64))
         self._info = {k: zeros(n, _INFO_DTYPES[k]) for k in INFO_KEYS}
         self._info["level_id"] = self.levels.ids
         compact = self.obs_kind == "compact"
@@ -340,8 +341,12 @@ class VecMazeEnv(VectorBase):
             "autoreset": self.autoreset,
             "step_penalty": self.step_penalty,
             "threads": self.num_threads,
+            "first_id": self.first_id,
+            "num_levels": self.num_levels or 0,
         }
-        self._core = _core.EnvCore(arrays, config)
+        # Without user rules the core draws every new level itself, inside the step.
+        self._generator = level_generator(spec, self.num_threads)
+        self._core = _core.EnvCore(arrays, config, self._generator)
         self._build_outputs()
 
     def _build_outputs(self) -> None:
@@ -400,6 +405,17 @@ class VecMazeEnv(VectorBase):
     def _load(self, idx: np.ndarray) -> None:
         """Envs idx (ascending) start the next len(idx) levels of the stream."""
         m = len(idx)
+        if self._generator is not None:
+            self._core.load_stream(idx, self.seed, self._next_id)
+        else:
+            self._load_staged(idx)
+        self._next_id += m
+        self._loaded(idx)
+
+    def _load_staged(self, idx: np.ndarray) -> None:
+        """`_load` for specs with user rules: generated in Python's staging levels, then
+        copied in."""
+        m = len(idx)
         s = self._staging
         ids = np.add(self._arange[:m], self._next_id, out=s.ids[:m])
         runs = [(0, m)]
@@ -413,8 +429,10 @@ class VecMazeEnv(VectorBase):
         threads = self.num_threads if m >= 32 else 1
         for lo, hi in runs:
             generate_into(self.maze_spec, self.seed, int(ids[lo]), s[lo:hi], threads)
-        self._next_id += m
         self._core.load(self._staging_arrays, ids, idx)
+
+    def _loaded(self, idx: np.ndarray) -> None:
+        """Envs idx have new levels: compact observations mark their level-table rows."""
         if self.obs_kind == "compact":
             self.level_table_version += 1
             self.level_table_rows = idx.copy()  # idx may be a view of a reused buffer
@@ -476,18 +494,22 @@ class VecMazeEnv(VectorBase):
                 "reset(options={'reset_mask': mask}) before stepping"
             )
         given = actions
-        m = self._core.step(actions)  # int64 arrays are read in place, checked by the core
+        # int64 arrays are read in place, checked by the core; resets are drawn inside it
+        m = self._core.step(actions, self.seed, self._next_id)
         if m is None:
             given, acts = self._int64_actions(actions)
-            m = self._core.step(acts)
+            m = self._core.step(acts, self.seed, self._next_id)
         if m < 0:
             bad = -1 - m
             raise ValueError(
                 f"actions: {np.asarray(given)[bad]} at env {bad}; expected 0 up, 1 right, "
                 "2 down, 3 left"
             )
-        if m:
+        if m and self._generator is None:
             self._load(self._reset_idx[:m])
+        elif m:
+            self._next_id += m
+            self._loaded(self._reset_idx[:m])
         if self._ring is None:
             return self.obs, self.rewards, self.terminations, self.truncations, self._step_info
         return self._copied_step(self._ring.take(len(self._sources)))

@@ -177,6 +177,16 @@ def _components(spec: AnySpec) -> tuple[list[dict], tuple[list[int], list[int]]]
     return [s._c_params() for s, _ in comps], core_cdf([(k, w) for k, (_, w) in enumerate(comps)])
 
 
+def level_generator(spec: AnySpec, threads: int) -> _core.Generator | None:
+    """The spec compiled once for drawing level after level in the core (an env's resets)
+    with up to ``threads`` callers, or None when it has user rules (those run in Python,
+    after the core: `generate_into`)."""
+    if spec.has_rules:
+        return None
+    params, mixture = _components(spec)
+    return _core.Generator(params, mixture, spec.max_decoys, threads)
+
+
 def generate_into(spec: AnySpec, seed: int, first_id: int, out: Levels, threads: int) -> None:
     """Fills every row of ``out`` (a batch of buffers, e.g. ``levels[lo:hi]``) with level ids
     first_id .. first_id+len(out)-1 of (spec, seed): the compiled core, then the spec's user
