@@ -251,13 +251,14 @@ static inline int move(const fm_env *env, int64_t e, int64_t action, int64_t byt
     const int inside = (uint32_t)nr < (uint32_t)env->H && (uint32_t)nc < (uint32_t)W;
     const int64_t from = (int64_t)r * W + c;
     const int64_t to = inside ? (int64_t)nr * W + nc : from;
-    const int64_t dest = env->grid[e * squares + to] ? from : to;
-    const int moved = dest != from;
+    /* Selected by arithmetic: see step_range_symbolic. */
+    const int32_t moved = (int32_t)(~env->terrain[e * squares + to] & FM_TERRAIN_WALL) & (to != from);
+    const int64_t dest = from + (to - from) * moved;
     uint8_t terminated = 0;
     float reward = 0.0f - env->step_penalty; /* +0.0, never -0.0, without a penalty */
 
-    env->agent[2 * e] = moved ? nr : r;
-    env->agent[2 * e + 1] = moved ? nc : c;
+    env->agent[2 * e] = r + DROW[action] * moved;
+    env->agent[2 * e + 1] = c + DCOL[action] * moved;
     obs_move(env, e, from, dest, bytes);
     const int64_t exit = (int64_t)env->exit[2 * e] * W + env->exit[2 * e + 1];
     if (moved & ((dest == exit) | (env->terrain[e * squares + dest] > FM_TERRAIN_WALL)))
@@ -372,13 +373,15 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
         int64_t to = from + offset[a];
         to = (uint64_t)to < (uint64_t)squares ? to : from;
         const uint8_t ahead = terrain[e * squares + to];
-        const int64_t dest = (ahead & FM_TERRAIN_WALL) ? from : to;
-        const int moved = dest != from;
+        /* Selected by arithmetic, not by `?:`, which compilers turn into a branch here
+         * that a random walk mispredicts half the time. */
+        const int32_t moved = (int32_t)(~ahead & FM_TERRAIN_WALL) & (to != from);
+        const int64_t dest = from + (to - from) * moved;
         agent_plane[e * bytes + from] = 0;
         agent_plane[e * bytes + dest] = 1;
-        const int32_t nr = r + DROW[a], nc = c + DCOL[a];
-        agent[2 * e] = moved ? nr : r;
-        agent[2 * e + 1] = moved ? nc : c;
+        const int32_t nr = r + DROW[a] * moved, nc = c + DCOL[a] * moved;
+        agent[2 * e] = nr;
+        agent[2 * e + 1] = nc;
 
         float rw = base;
         uint8_t done = 0;
