@@ -508,36 +508,23 @@ void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threa
 
 /* ---- resets ------------------------------------------------------------------------------ */
 
-/* Whether every goal has a distance (never, for n_goals < 0: the BFS runs to the end). */
-static int all_reached(const int32_t *dist, const int32_t *goals, int32_t n_goals)
-{
-    if (n_goals < 0) return 0;
-    for (int32_t k = 0; k < n_goals; k++)
-        if (dist[goals[k]] < 0) return 0;
-    return 1;
-}
-
 /* BFS over the floor squares of env e's board from square (r0, c0): dist[s] steps, -1
- * unreached; it stops after the first whole distance at which every square of goals[0 ..
- * n_goals-1] is reached (the distances up to it are then exact; n_goals < 0: it never
- * stops early). The queue holds (row << 16
+ * unreached. It stops once square `goal` is taken from the queue (goal < 0: never), when
+ * every square no farther than the goal has its exact distance. The queue holds (row << 16
  * | col), so that no square is divided by W. */
-static void bfs(const fm_env *env, int64_t e, int32_t r0, int32_t c0, const int32_t *goals,
-                int32_t n_goals, int32_t *dist, int32_t *queue)
+static void bfs(const fm_env *env, int64_t e, int32_t r0, int32_t c0, int32_t goal, int32_t *dist,
+                int32_t *queue)
 {
     const int32_t H = env->H, W = env->W;
     const uint8_t *grid = env->grid + e * H * W;
     memset(dist, 0xff, sizeof(int32_t) * (size_t)(H * W)); /* every entry -1 */
-    int32_t head = 0, tail = 0, level_end = 1;
+    int32_t head = 0, tail = 0;
     dist[r0 * W + c0] = 0;
     queue[tail++] = r0 << 16 | c0;
     while (head < tail) {
-        if (head == level_end) { /* a whole distance done */
-            if (all_reached(dist, goals, n_goals)) return;
-            level_end = tail;
-        }
         const int32_t r = queue[head] >> 16, c = queue[head] & 0xffff, s = r * W + c;
         head++;
+        if (s == goal) return;
         for (int d = 0; d < 4; d++) {
             int32_t nr = r + DROW[d], nc = c + DCOL[d], t = nr * W + nc;
             if ((uint32_t)nr >= (uint32_t)H || (uint32_t)nc >= (uint32_t)W || grid[t] ||
@@ -549,35 +536,45 @@ static void bfs(const fm_env *env, int64_t e, int32_t r0, int32_t c0, const int3
     }
 }
 
-/* optimal_length and ambiguous of env e's level. */
+/* Whether a decoy lies on a shortest path from (r0, c0) to the exit, given the distances to
+ * the exit (exact up to dist_exit[start]): a walk from the start down the distances visits
+ * exactly the squares of those paths. `seen`, `stack`: H * W scratch each. */
+static uint8_t decoy_on_path(const fm_env *env, int64_t e, int32_t r0, int32_t c0,
+                             const int32_t *dist_exit, int32_t *seen, int32_t *stack)
+{
+    const int32_t H = env->H, W = env->W;
+    const uint8_t *terrain = env->terrain + e * H * W;
+    memset(seen, 0, sizeof(int32_t) * (size_t)(H * W));
+    int32_t top = 0;
+    seen[r0 * W + c0] = 1;
+    stack[top++] = r0 << 16 | c0;
+    while (top > 0) {
+        const int32_t r = stack[--top] >> 16, c = stack[top] & 0xffff, s = r * W + c;
+        if (terrain[s] & FM_TERRAIN_DECOY) return 1;
+        for (int d = 0; d < 4; d++) {
+            int32_t nr = r + DROW[d], nc = c + DCOL[d], t = nr * W + nc;
+            if ((uint32_t)nr >= (uint32_t)H || (uint32_t)nc >= (uint32_t)W ||
+                dist_exit[t] != dist_exit[s] - 1 || seen[t])
+                continue;
+            seen[t] = 1;
+            stack[top++] = nr << 16 | nc;
+        }
+    }
+    return 0;
+}
+
+/* optimal_length and ambiguous of env e's level: one BFS from the exit, stopped at the
+ * start, then the walk down it (decoy_on_path). */
 static void solve_one(const fm_env *env, int64_t e, int32_t *scratch)
 {
     const int32_t W = env->W, squares = env->H * env->W;
-    int32_t *from_start = scratch, *from_exit = scratch + squares, *queue = scratch + 2 * squares;
-    const int32_t exit = env->exit[2 * e] * W + env->exit[2 * e + 1];
-    /* The squares whose distances are read: the exit, then the decoys. With more decoys
-     * than fit, the searches run to the end. */
-    enum { FM_MAX_GOALS = 16 };
-    const int32_t n_decoys = env->n_decoys[e], fits = n_decoys < FM_MAX_GOALS;
-    const int32_t *d = env->decoys ? env->decoys + 2 * e * env->max_decoys : NULL;
-    int32_t goals[FM_MAX_GOALS];
-    goals[0] = exit;
-    for (int32_t k = 0; fits && k < n_decoys; k++) goals[1 + k] = d[2 * k] * W + d[2 * k + 1];
-    bfs(env, e, env->start[2 * e], env->start[2 * e + 1], goals, fits ? 1 + n_decoys : -1,
-        from_start, queue);
-    const int32_t best = from_start[exit];
-    uint8_t ambiguous = 0;
-    if (best >= 0 && n_decoys > 0) { /* decoys on a shortest path: the BFS from the exit */
-        bfs(env, e, env->exit[2 * e], env->exit[2 * e + 1], goals + 1, fits ? n_decoys : -1,
-            from_exit, queue);
-        for (int32_t k = 0; k < n_decoys; k++) {
-            int32_t s = d[2 * k] * W + d[2 * k + 1];
-            if (from_start[s] >= 0 && from_exit[s] >= 0 && from_start[s] + from_exit[s] == best)
-                ambiguous = 1;
-        }
-    }
+    int32_t *from_exit = scratch, *seen = scratch + squares, *queue = scratch + 2 * squares;
+    const int32_t r0 = env->start[2 * e], c0 = env->start[2 * e + 1];
+    bfs(env, e, env->exit[2 * e], env->exit[2 * e + 1], r0 * W + c0, from_exit, queue);
+    const int32_t best = from_exit[r0 * W + c0];
     env->info.optimal_length[e] = best;
-    env->info.ambiguous[e] = ambiguous;
+    env->info.ambiguous[e] =
+        best >= 0 && env->n_decoys[e] > 0 && decoy_on_path(env, e, r0, c0, from_exit, seen, queue);
 }
 
 /* Copies level j of `levels` into env e's slot. */

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fastmaze
 from fastmaze.env import INFO_KEYS, VecMazeEnv
@@ -156,6 +158,48 @@ def test_level_ids() -> None:
     mask = np.array([False, True, False, True])
     _, info = env.reset(options={"reset_mask": mask})
     assert info["level_id"].tolist() == [10**9, 10**9 + 4, 10**9 + 2, 10**9 + 5]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_auto_resets_drawn_in_the_step_are_the_stream(threads: int) -> None:
+    """Auto-resets drawn inside the step's parallel region (a team of threads from 2,048
+    envs) give env e of a batch-wide reset level id next_id + e, the bytes of `generate`."""
+    n = 4096
+    env = VecMazeEnv(SPEC, n, seed=9, num_threads=threads, max_steps=1)
+    env.reset()
+    for _ in range(2):  # step 1 truncates every env, step 2 resets them all (next_step)
+        _, _, _, _, info = env.step(np.zeros(n, np.int64))
+    assert np.array_equal(info["level_id"], np.arange(n, 2 * n))
+    want = fastmaze.generate(SPEC, n, seed=9, start=n)
+    for field in ("grid", "color", "start", "exit", "decoys", "n_decoys", "component"):
+        assert np.array_equal(getattr(env.levels, field), getattr(want, field)), field
+    oracles = fastmaze.solve(want)
+    assert np.array_equal(info["optimal_length"], oracles.path_length)
+    assert np.array_equal(info["ambiguous"], oracles.ambiguous)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    size=st.integers(2, 9),
+    loops=st.sampled_from([0.0, 0.2, 1.0]),
+    n_decoys=st.integers(0, 20),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_reset_oracles_match_solve(size: int, loops: float, n_decoys: int, seed: int) -> None:
+    """Each reset's optimal_length and ambiguous flag (the env's own BFS and walk down it)
+    equal `fastmaze.solve`'s, braided mazes and many decoys included."""
+    n_decoys = min(n_decoys, size * size - 2)
+    spec = fastmaze.MazeSpec(size=(size, size), loops=loops, n_decoys=n_decoys)
+    env = VecMazeEnv(spec, 64, seed=seed, max_steps=1)
+    _, info = env.reset()
+    oracles = fastmaze.solve(fastmaze.generate(spec, 64, seed=seed))
+    assert np.array_equal(info["optimal_length"], oracles.path_length)
+    assert np.array_equal(info["ambiguous"], oracles.ambiguous)
+    for _ in range(2):  # the next 64 levels, drawn inside the step
+        _, _, _, _, info = env.step(np.zeros(64, np.int64))
+    oracles = fastmaze.solve(fastmaze.generate(spec, 64, seed=seed, start=64))
+    assert np.array_equal(info["optimal_length"], oracles.path_length)
+    assert np.array_equal(info["ambiguous"], oracles.ambiguous)
 
 
 def test_next_step_autoreset_ignores_action() -> None:
