@@ -440,44 +440,83 @@ static void keep_lowest(int64_t *failed, int64_t id)
     if (*failed < 0 || id < *failed) *failed = id;
 }
 
-int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
-                    const fm_stream *stream, int64_t *failed)
+/* Below this many bytes a copy runs on one thread. */
+#define FM_COPY_PARALLEL_BYTES (1 << 19)
+
+static int64_t copy_bytes(const fm_rows *arrays, int32_t count, int64_t n)
 {
-    *failed = -1;
-    const int64_t bad = fm_env_check_actions(actions, env->n);
-    if (bad >= 0) return -1 - bad;
-    const int32_t threads = team(env->threads, env->n);
+    int64_t bytes = 0;
+    for (int32_t k = 0; k < count; k++) bytes += arrays[k].row_bytes * n;
+    return bytes;
+}
+
+/* Rows lo .. hi-1 of every array of `arrays`. */
+static void copy_range(const fm_rows *arrays, int32_t count, int64_t lo, int64_t hi)
+{
+    for (int32_t k = 0; lo < hi && k < count; k++) {
+        const int64_t row = arrays[k].row_bytes;
+        memcpy(arrays[k].dst + lo * row, arrays[k].src + lo * row, (size_t)((hi - lo) * row));
+    }
+}
+
+int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
+                    const fm_stream *stream, const fm_rows *copies, int32_t n_copies,
+                    int64_t *failed)
+{
+    const int64_t n = env->n;
     const int draw = stream && stream->generator;
-    int64_t per = env->n, granted = 1;
+    const int32_t threads =
+        n_copies > 0 && copy_bytes(copies, n_copies, n) >= FM_COPY_PARALLEL_BYTES
+            ? (env->threads < 1 ? 1 : env->threads)
+            : team(env->threads, n);
+    int64_t per = n, granted = 1, bad = n;
+    *failed = -1;
 #pragma omp parallel num_threads(threads)
     {
         /* Split by the team actually granted: OMP_THREAD_LIMIT, OMP_DYNAMIC or nesting can
          * give fewer threads than asked, and every env must still be stepped exactly once. */
-        const int64_t size = team_size(), t = thread_id(), share = (env->n + size - 1) / size;
-        const int64_t lo = t * share, hi = lo + share < env->n ? lo + share : env->n;
-        if (lo < hi && env->obs_kind == FM_OBS_SYMBOLIC)
-            step_range_symbolic(env, lo, hi, actions);
-        else if (lo < hi)
-            step_range(env, lo, hi, actions);
-        /* Each thread lists the resets of its own range (ascending) at its range's start. */
-        int64_t k = 0;
-        for (int64_t e = lo; e < hi; e++)
-            if (env->resetting[e]) reset_idx[lo + k++] = e;
-        env->resets_of_thread[t] = k;
-        if (t == 0) {
-            per = share;
-            granted = size;
+        const int64_t size = team_size(), t = thread_id(), share = (n + size - 1) / size;
+        const int64_t lo = t * share < n ? t * share : n, hi = lo + share < n ? lo + share : n;
+        /* Each thread checks its own actions (then in its cache for the step); nobody steps
+         * until every range has passed. */
+        const int64_t my_bad = fm_env_check_actions(actions + lo, hi - lo);
+        if (my_bad >= 0) {
+#pragma omp critical(fm_env_bad)
+            if (lo + my_bad < bad) bad = lo + my_bad;
         }
-        if (draw) { /* the ids follow env order: a thread's first is after every lower range's */
+        if (size > 1) {
 #pragma omp barrier
-            int64_t before = 0;
-            for (int64_t u = 0; u < t; u++) before += env->resets_of_thread[u];
-            for (int64_t j = 0; j < k; j++) {
-                const int64_t id = stream_id(stream, before + j);
-                if (draw_level(env, stream, reset_idx[lo + j], id, (int32_t)t)) keep_lowest(failed, id);
+        }
+        if (bad == n) {
+            if (lo < hi && env->obs_kind == FM_OBS_SYMBOLIC)
+                step_range_symbolic(env, lo, hi, actions);
+            else if (lo < hi)
+                step_range(env, lo, hi, actions);
+            /* Each thread lists the resets of its own range (ascending) at its range's start. */
+            int64_t k = 0;
+            for (int64_t e = lo; e < hi; e++)
+                if (env->resetting[e]) reset_idx[lo + k++] = e;
+            env->resets_of_thread[t] = k;
+            if (t == 0) {
+                per = share;
+                granted = size;
             }
+            if (draw) { /* ids follow env order: a thread's first is after every lower range's */
+                if (size > 1) {
+#pragma omp barrier
+                }
+                int64_t before = 0;
+                for (int64_t u = 0; u < t; u++) before += env->resets_of_thread[u];
+                for (int64_t j = 0; j < k; j++) {
+                    const int64_t id = stream_id(stream, before + j);
+                    if (draw_level(env, stream, reset_idx[lo + j], id, (int32_t)t))
+                        keep_lowest(failed, id);
+                }
+            }
+            copy_range(copies, n_copies, lo, hi); /* this range is final: hand it out */
         }
     }
+    if (bad < n) return -1 - bad;
     int64_t m = env->resets_of_thread[0];
     for (int64_t t = 1; t < granted; t++) {
         const int64_t k = env->resets_of_thread[t];
@@ -487,22 +526,14 @@ int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_id
     return m;
 }
 
-/* Below this many bytes a copy runs on one thread. */
-#define FM_COPY_PARALLEL_BYTES (1 << 19)
-
 void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threads)
 {
-    int64_t bytes = 0;
-    for (int32_t k = 0; k < count; k++) bytes += arrays[k].row_bytes * n;
-    if (bytes < FM_COPY_PARALLEL_BYTES) threads = 1;
+    if (copy_bytes(arrays, count, n) < FM_COPY_PARALLEL_BYTES) threads = 1;
 #pragma omp parallel num_threads(threads < 1 ? 1 : threads)
     {
         const int64_t size = team_size(), t = thread_id(), share = (n + size - 1) / size;
         const int64_t lo = t * share, hi = lo + share < n ? lo + share : n;
-        for (int32_t k = 0; lo < hi && k < count; k++) {
-            const int64_t row = arrays[k].row_bytes;
-            memcpy(arrays[k].dst + lo * row, arrays[k].src + lo * row, (size_t)((hi - lo) * row));
-        }
+        copy_range(arrays, count, lo, hi);
     }
 }
 

@@ -95,26 +95,29 @@ typedef struct {
     int64_t next_id, first_id, num_levels;
 } fm_stream;
 
-/* One step of every env (see VecMazeEnv for the rules), after checking the actions. Writes
- * reward, terminated, truncated, and the envs to reset in this call, ascending, to
- * reset_idx; returns how many, or -1 - e when action e is outside 0..3 (nothing is then
- * stepped). With a generator, those envs are given their new levels in the same parallel
- * region (ids in ascending env order, as fm_env_load_stream); *failed is then the lowest id
- * that could not be placed, or -1. Without one, the caller loads them with fm_env_load. */
-int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
-                    const fm_stream *stream, int64_t *failed);
-
-/* Env idx[j] (j < m) starts level wrap(next_id + j) of the stream, generated straight into
- * its slot. Returns the lowest id that could not be placed, or -1. */
-int64_t fm_env_load_stream(const fm_env *env, const fm_stream *stream, const int64_t *idx,
-                           int64_t m);
-
 /* One array copied row by row: n rows of row_bytes each. */
 typedef struct {
     const uint8_t *src;
     uint8_t *dst;
     int64_t row_bytes;
 } fm_rows;
+
+/* One step of every env (see VecMazeEnv for the rules), after checking the actions. Writes
+ * reward, terminated, truncated, and the envs to reset in this call, ascending, to
+ * reset_idx; returns how many, or -1 - e when action e is outside 0..3 (nothing is then
+ * stepped). With a generator, those envs are given their new levels in the same parallel
+ * region (ids in ascending env order, as fm_env_load_stream); *failed is then the lowest id
+ * that could not be placed, or -1. Without one, the caller loads them with fm_env_load.
+ * `copies` (n_copies arrays of n rows, 0 for none): copied once the step (and its draws)
+ * is done, each thread its own range of envs, as fm_copy_rows would after the call. */
+int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
+                    const fm_stream *stream, const fm_rows *copies, int32_t n_copies,
+                    int64_t *failed);
+
+/* Env idx[j] (j < m) starts level wrap(next_id + j) of the stream, generated straight into
+ * its slot. Returns the lowest id that could not be placed, or -1. */
+int64_t fm_env_load_stream(const fm_env *env, const fm_stream *stream, const int64_t *idx,
+                           int64_t m);
 
 /* Copies rows 0 .. n-1 of every array of `arrays` (count of them) in one parallel region
  * (each thread a range of rows of all of them; serial when the bytes are few). */

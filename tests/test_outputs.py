@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastmaze
+import fastmaze.examples
 from fastmaze.env import AUTORESET_MODES, VecMazeEnv
 from fastmaze.outputs import OutputRing
 
@@ -32,14 +33,21 @@ def _assert_same(a, b, where) -> None:
         assert a.dtype == b.dtype and np.array_equal(a, b), where
 
 
-@pytest.mark.parametrize("obs", ["symbolic", "egocentric", "compact"])
+# (obs, n, user rules): a serial and a threaded step for every kind; with user rules (new
+# levels made in Python after the step) the copy follows the step, for any kind or size.
+CASES = [(obs, n, False) for obs in ("symbolic", "rgb", "egocentric", "compact") for n in (3, 2600)]
+CASES += [("symbolic", 3, True), ("egocentric", 3, True)]
+
+
 @pytest.mark.parametrize("mode", ["next_step", "same_step"])
-@pytest.mark.parametrize("n", [3, 2600], ids=["serial", "team"])
-def test_kept_outputs_never_change(obs, mode, n) -> None:
+@pytest.mark.parametrize(("obs", "n", "rules"), CASES)
+def test_kept_outputs_never_change(obs, n, rules, mode) -> None:
     """Keeping every output, some of them only through a view, an info dict or one array of
-    it: none of them changes, and each equals what a copy=False env returns."""
-    env = VecMazeEnv(SPEC, n, obs=obs, autoreset_mode=mode, copy=True, max_steps=5)
-    plain = VecMazeEnv(SPEC, n, obs=obs, autoreset_mode=mode, copy=False, max_steps=5)
+    it: none of them changes, and each equals what a copy=False env returns. Without user
+    rules the step copies its outputs inside its own parallel region."""
+    spec = SPEC.replace(rules=(fastmaze.examples.paint_exit_neighbours_blue,)) if rules else SPEC
+    env = VecMazeEnv(spec, n, obs=obs, autoreset_mode=mode, copy=True, max_steps=5)
+    plain = VecMazeEnv(spec, n, obs=obs, autoreset_mode=mode, copy=False, max_steps=5)
     rng = np.random.default_rng(0)
     kept = [(env.reset(), _snapshot(plain.reset()))]
     views, arrays = [], []

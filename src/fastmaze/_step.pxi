@@ -8,6 +8,9 @@ from libc.stdint cimport uint32_t
 
 cnp.import_array()
 
+cdef enum:
+    MAX_COPIES = 64  # arrays one step (or copy_rows) copies
+
 cdef extern from "step.h" nogil:
     ctypedef struct fm_env_info:
         uint8_t *reached_exit
@@ -65,7 +68,8 @@ cdef extern from "step.h" nogil:
     int64_t fm_env_obs_bytes(const fm_env *env) noexcept
     int64_t fm_env_check_actions(const int64_t *actions, int64_t n) noexcept
     int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_idx,
-                        const fm_stream *stream, int64_t *failed) noexcept
+                        const fm_stream *stream, const fm_rows *copies, int32_t n_copies,
+                        int64_t *failed) noexcept
     int64_t fm_env_load_stream(const fm_env *env, const fm_stream *stream, const int64_t *idx,
                                int64_t m) noexcept
     void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const int64_t *idx,
@@ -193,22 +197,31 @@ cdef class EnvCore:
         """Index of the first action outside 0..3, or -1."""
         return fm_env_check_actions(&actions[0], actions.shape[0])
 
-    def step(self, object actions, uint64_t seed, int64_t next_id):
+    def step(self, object actions, uint64_t seed, int64_t next_id, list sources=None,
+             list targets=None):
         """Checks ``actions`` and steps every env. ``actions``: an aligned, native-order,
         C-contiguous int64 array [n] (else returns None and steps nothing). Returns m >= 0,
         the envs to reset being ``arrays["reset_idx"][:m]`` (with a generator, already given
         levels next_id .. of the stream of ``seed``), or -1 - e when action e is outside
-        0..3 (nothing is stepped then)."""
+        0..3 (nothing is stepped then). ``sources``, ``targets``: arrays [n, ...] copied
+        one into the other once the step is done, inside its parallel region (see
+        `copy_rows`; the caller must give levels no later, so only with a generator)."""
         cdef int64_t m, failed
         cdef const int64_t *acts
         cdef int64_t *idx = <int64_t *> cnp.PyArray_DATA(self.reset_idx)
+        cdef fm_rows jobs[MAX_COPIES]
+        cdef int32_t count = 0
         if not _is_int64_vector(actions, self.env.n):
             return None
+        if sources is not None or targets is not None:
+            if self.generator is None:
+                raise ValueError("step: copies inside the step need a generator")
+            count = _row_jobs(sources, targets, self.env.n, jobs)
         acts = <const int64_t *> cnp.PyArray_DATA(<cnp.ndarray> actions)
         self.stream.seed = seed
         self.stream.next_id = next_id
         with nogil:
-            m = fm_env_step(&self.env, acts, idx, &self.stream, &failed)
+            m = fm_env_step(&self.env, acts, idx, &self.stream, jobs, count, &failed)
         if failed >= 0:
             _raise_for(failed)
         return m
@@ -246,22 +259,31 @@ cdef class EnvCore:
             fm_env_load(&self.env, lv, &ids[0], &idx[0], m)
 
 
-def copy_rows(list sources, list targets, int64_t n, int32_t threads):
-    """Copies every array of ``sources`` into the one at the same place in ``targets`` (both
-    C-contiguous, of the same shape [n, ...] and dtype), in one parallel region."""
-    cdef int32_t count = len(sources), k
-    cdef fm_rows jobs[64]
-    if count > 64 or len(targets) != count:
-        raise ValueError("copy_rows: expected two lists of the same length, at most 64")
+cdef int32_t _row_jobs(list sources, list targets, int64_t n, fm_rows *jobs) except -1:
+    """Fills jobs[k] with the copy of sources[k] into targets[k]; returns their count."""
+    cdef int32_t count, k
+    if sources is None or targets is None:
+        raise ValueError("copies: expected two lists of arrays, sources and targets")
+    count = len(sources)
+    if count > MAX_COPIES or len(targets) != count:
+        raise ValueError(f"copies: expected two lists of the same length, at most {MAX_COPIES}")
     for k in range(count):
         src = <cnp.ndarray> sources[k]
         dst = <cnp.ndarray> targets[k]
         if (cnp.PyArray_NBYTES(src) != cnp.PyArray_NBYTES(dst) or cnp.PyArray_DIM(src, 0) != n
                 or not cnp.PyArray_ISCARRAY_RO(src) or not cnp.PyArray_ISCARRAY(dst)):
-            raise ValueError("copy_rows: arrays must be C-contiguous [n, ...] of equal size")
+            raise ValueError("copies: arrays must be C-contiguous [n, ...] of equal size")
         jobs[k].src = <const uint8_t *> cnp.PyArray_DATA(src)
         jobs[k].dst = <uint8_t *> cnp.PyArray_DATA(dst)
         jobs[k].row_bytes = cnp.PyArray_NBYTES(src) // n if n else 0
+    return count
+
+
+def copy_rows(list sources, list targets, int64_t n, int32_t threads):
+    """Copies every array of ``sources`` into the one at the same place in ``targets`` (both
+    C-contiguous, of the same shape [n, ...] and dtype), in one parallel region."""
+    cdef fm_rows jobs[MAX_COPIES]
+    cdef int32_t count = _row_jobs(sources, targets, n, jobs)
     with nogil:
         fm_copy_rows(jobs, count, n, threads)
 

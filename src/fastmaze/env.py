@@ -494,11 +494,17 @@ class VecMazeEnv(VectorBase):
                 "reset(options={'reset_mask': mask}) before stepping"
             )
         given = actions
+        # copy=True: the core copies the outputs into a claimed output set at the end of the
+        # step, inside its parallel region; with user rules, new levels come later, and so
+        # does the copy
+        inline = self._ring is not None and self._generator is not None
+        targets = self._ring.claim() if inline else None
+        sources = self._sources if inline else None
         # int64 arrays are read in place, checked by the core; resets are drawn inside it
-        m = self._core.step(actions, self.seed, self._next_id)
+        m = self._core.step(actions, self.seed, self._next_id, sources, targets)
         if m is None:
             given, acts = self._int64_actions(actions)
-            m = self._core.step(acts, self.seed, self._next_id)
+            m = self._core.step(acts, self.seed, self._next_id, sources, targets)
         if m < 0:
             bad = -1 - m
             raise ValueError(
@@ -512,7 +518,7 @@ class VecMazeEnv(VectorBase):
             self._loaded(self._reset_idx[:m])
         if self._ring is None:
             return self.obs, self.rewards, self.terminations, self.truncations, self._step_info
-        return self._copied_step(self._ring.take(len(self._sources)))
+        return self._copied_step(targets if inline else self._ring.take(len(self._sources)))
 
     def _copied_step(
         self, out: list[np.ndarray]

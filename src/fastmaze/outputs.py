@@ -34,12 +34,19 @@ class OutputRing:
         self.slots = [[_faulted_like(a) for a in sources] for _ in range(depth)]
         self._next = 0
 
-    def take(self, k: int) -> list[np.ndarray]:
-        """Copies sources[:k] into the next output set; returns its arrays [:k]."""
+    def claim(self) -> list[np.ndarray]:
+        """The next output set, every array of it free to overwrite (none held by a caller);
+        whoever claims it fills it (`take`, or the env's step, which copies inside its own
+        parallel region)."""
         slot = self.slots[self._next]
         self._next = (self._next + 1) % len(self.slots)
         for i in _core.held(slot):  # still referred to by a caller: theirs now
             slot[i] = np.empty_like(self.sources[i])
+        return slot
+
+    def take(self, k: int) -> list[np.ndarray]:
+        """Copies sources[:k] into the next output set; returns its arrays [:k]."""
+        slot = self.claim()
         _core.copy_rows(self.sources[:k], slot[:k], self.n, self.threads)
         return slot[:k]
 
