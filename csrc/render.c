@@ -95,19 +95,22 @@ static void rgb_agent(const fm_boards *b, int64_t k, int32_t px, const uint8_t *
             memset(out + ch * plane + (top + i) * width + left, rgb[ch], (size_t)side);
 }
 
+void fm_render_rgb_level(const fm_boards *b, int64_t k, int32_t pixels, const uint8_t *lut,
+                         int32_t hide_colors, uint8_t *out)
+{
+    if (pixels < 1) return;
+    const int64_t squares = (int64_t)b->H * b->W;
+    const uint8_t *grid = b->grid + k * squares, *color = b->color + k * squares;
+    for (int32_t r = 0; r < b->H; r++) rgb_row(b, grid, color, r, pixels, lut, hide_colors, out);
+    rgb_agent(b, k, pixels, lut + 3 * (b->n_colors + 2), out);
+}
+
 void fm_render_rgb(fm_boards b, int32_t pixels, const uint8_t *lut, int32_t hide_colors,
                    uint8_t *out, int32_t threads)
 {
-    if (pixels < 1) return;
-    const int64_t squares = (int64_t)b.H * b.W;
-    const int64_t plane = squares * pixels * pixels, per_level = 3 * plane;
-    const uint8_t *agent_rgb = lut + 3 * (b.n_colors + 2);
+    const int64_t per_level = 3 * (int64_t)b.H * b.W * pixels * pixels;
     (void)threads; /* read by the OpenMP pragma only */
 #pragma omp parallel for num_threads(team_size(threads, per_level * b.n)) schedule(static)
-    for (int64_t k = 0; k < b.n; k++) {
-        uint8_t *o = out + k * per_level;
-        const uint8_t *grid = b.grid + k * squares, *color = b.color + k * squares;
-        for (int32_t r = 0; r < b.H; r++) rgb_row(&b, grid, color, r, pixels, lut, hide_colors, o);
-        rgb_agent(&b, k, pixels, agent_rgb, o);
-    }
+    for (int64_t k = 0; k < b.n; k++)
+        fm_render_rgb_level(&b, k, pixels, lut, hide_colors, out + k * per_level);
 }

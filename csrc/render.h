@@ -34,4 +34,9 @@ void fm_render_symbolic(fm_boards b, const int32_t *exit, int32_t hide_colors, u
 void fm_render_rgb(fm_boards b, int32_t pixels, const uint8_t *lut, int32_t hide_colors,
                    uint8_t *out, int32_t threads);
 
+/* Level k of `b` alone, as fm_render_rgb draws it, into out [3, H * pixels, W * pixels]
+ * (for a caller already inside its own parallel region). */
+void fm_render_rgb_level(const fm_boards *b, int64_t k, int32_t pixels, const uint8_t *lut,
+                         int32_t hide_colors, uint8_t *out);
+
 #endif

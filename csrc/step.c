@@ -83,33 +83,57 @@ static fm_boards one_board(const fm_env *env, int64_t e)
     return b;
 }
 
-/* One square (r, c) of env e's egocentric window at (i, j): outside the board is wall. */
-static void ego_square(const fm_env *env, int64_t e, int32_t r, int32_t c, uint8_t *out,
-                       int64_t plane)
-{
-    if (r < 0 || r >= env->H || c < 0 || c >= env->W) {
-        out[0] = 1;
-        return;
-    }
-    const int64_t s = e * env->H * env->W + (int64_t)r * env->W + c;
-    out[0] = env->grid[s] != 0;
-    int32_t code = env->color[s];
-    if (!env->hide_colors && code >= 1 && code <= env->n_colors) out[(1 + code) * plane] = 1;
-    if (env->reveal_exit && r == env->exit[2 * e] && c == env->exit[2 * e + 1])
-        out[(planes(env) - 1) * plane] = 1;
-}
-
-/* The whole egocentric window of env e: symbolic planes centred on the agent. */
+/* The whole egocentric window of env e: symbolic planes centred on the agent, read from its
+ * terrain row by row; outside the board is wall. */
 static void ego_render(const fm_env *env, int64_t e, uint8_t *out)
 {
-    const int32_t side = 2 * env->radius + 1;
+    const int32_t H = env->H, W = env->W, radius = env->radius, side = 2 * radius + 1;
+    const int32_t P = env->n_colors, show = !env->hide_colors;
     const int64_t plane = (int64_t)side * side;
-    const int32_t top = env->agent[2 * e] - env->radius, left = env->agent[2 * e + 1] - env->radius;
-    memset(out, 0, (size_t)(planes(env) * plane));
-    for (int32_t i = 0; i < side; i++)
-        for (int32_t j = 0; j < side; j++)
-            ego_square(env, e, top + i, left + j, out + (int64_t)i * side + j, plane);
-    out[plane + (int64_t)env->radius * side + env->radius] = 1; /* the agent, at the centre */
+    const int32_t top = env->agent[2 * e] - radius, left = env->agent[2 * e + 1] - radius;
+    /* the window's columns on the board: [j0, j1) */
+    const int32_t j0 = left < 0 ? -left : 0;
+    const int32_t j1 = left + side > W ? (W - left > j0 ? W - left : j0) : side;
+    const uint8_t *terrain = env->terrain + e * H * W;
+    memset(out + plane, 0, (size_t)((planes(env) - 1) * plane)); /* plane 0 is written whole */
+    for (int32_t i = 0; i < side; i++) {
+        uint8_t *wall = out + (int64_t)i * side;
+        const int32_t r = top + i;
+        if ((uint32_t)r >= (uint32_t)H) {
+            memset(wall, 1, (size_t)side);
+            continue;
+        }
+        const int64_t row = (int64_t)r * W + left; /* + j >= 0 for j >= j0 */
+        for (int32_t j = 0; j < j0; j++) wall[j] = 1;
+        for (int32_t j = j1; j < side; j++) wall[j] = 1;
+        for (int32_t j = j0; j < j1; j++) {
+            const uint8_t t = terrain[row + j];
+            const int32_t code = t >> FM_TERRAIN_COLOR_SHIFT;
+            wall[j] = t & FM_TERRAIN_WALL;
+            if (show & (code >= 1) & (code <= P)) wall[(1 + code) * plane + j] = 1;
+        }
+    }
+    out[plane + (int64_t)radius * side + radius] = 1; /* the agent, at the centre */
+    const int32_t er = env->exit[2 * e] - top, ec = env->exit[2 * e + 1] - left;
+    if (env->reveal_exit && (uint32_t)er < (uint32_t)side && (uint32_t)ec < (uint32_t)side)
+        out[(planes(env) - 1) * plane + (int64_t)er * side + ec] = 1;
+}
+
+/* Sets `count` bytes at dst to the byte that `pattern` repeats: short runs (an rgb square's
+ * pixel rows) as single stores rather than a call to memset. */
+static inline void fill(uint8_t *dst, uint64_t pattern, int32_t count)
+{
+    switch (count) {
+    case 1: dst[0] = (uint8_t)pattern; break;
+    case 2: memcpy(dst, &pattern, 2); break;
+    case 3: memcpy(dst, &pattern, 3); break;
+    case 4: memcpy(dst, &pattern, 4); break;
+    case 5: memcpy(dst, &pattern, 5); break;
+    case 6: memcpy(dst, &pattern, 6); break;
+    case 7: memcpy(dst, &pattern, 7); break;
+    case 8: memcpy(dst, &pattern, 8); break;
+    default: memset(dst, (uint8_t)pattern, (size_t)count);
+    }
 }
 
 /* Redraws square s of env e's rgb image, with or without the agent on it. */
@@ -117,17 +141,20 @@ static void rgb_square(const fm_env *env, int64_t e, int64_t s, int with_agent, 
 {
     const int32_t px = env->pixels, P = env->n_colors;
     const int64_t width = (int64_t)env->W * px, plane = (int64_t)env->H * px * width;
-    const int64_t g = e * env->H * env->W + s;
-    int32_t entry = env->grid[g] ? P + 1 : env->color[g];
-    if (!env->grid[g] && (env->hide_colors || entry > P)) entry = 0;
+    const uint8_t t = env->terrain[e * env->H * env->W + s];
+    int32_t entry = t & FM_TERRAIN_WALL ? P + 1 : t >> FM_TERRAIN_COLOR_SHIFT;
+    if (!(t & FM_TERRAIN_WALL) && (env->hide_colors || entry > P)) entry = 0;
     const int64_t top = (s / env->W) * px, left = (s % env->W) * px;
     const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
+    const uint64_t ones = 0x0101010101010101u;
     for (int32_t ch = 0; ch < 3; ch++) {
         uint8_t *o = out + ch * plane + top * width + left;
-        for (int32_t i = 0; i < px; i++) memset(o + i * width, env->lut[3 * entry + ch], (size_t)px);
-        if (with_agent)
-            for (int32_t i = 0; i < side; i++)
-                memset(o + (i + inset) * width + inset, env->lut[3 * (P + 2) + ch], (size_t)side);
+        const uint64_t square = env->lut[3 * entry + ch] * ones;
+        for (int32_t i = 0; i < px; i++) fill(o + i * width, square, px);
+        if (with_agent) {
+            const uint64_t agent = env->lut[3 * (P + 2) + ch] * ones;
+            for (int32_t i = 0; i < side; i++) fill(o + (i + inset) * width + inset, agent, side);
+        }
     }
 }
 
@@ -178,7 +205,7 @@ static void obs_render(const fm_env *env, int64_t e)
         compact_table(env, e);
         compact_agent(env, e);
     } else if (env->obs_kind == FM_OBS_RGB)
-        fm_render_rgb(b, env->pixels, env->lut, env->hide_colors, out, 1);
+        fm_render_rgb_level(&b, 0, env->pixels, env->lut, env->hide_colors, out);
     else if (env->obs_kind == FM_OBS_EGOCENTRIC)
         ego_render(env, e, out);
     else
