@@ -13,6 +13,14 @@
 /* How many envs ahead the step prefetches an agent's surroundings. */
 #define FM_PREFETCH_AHEAD 8
 
+/* For a function that must be inlined at each call, so that its constant arguments
+ * specialise it (step_kind). */
+#if defined(__GNUC__)
+#define FM_SPECIALISED inline __attribute__((always_inline))
+#else
+#define FM_SPECIALISED inline
+#endif
+
 static const int32_t DROW[4] = {-1, 0, 1, 0};
 static const int32_t DCOL[4] = {0, 1, 0, -1};
 
@@ -108,9 +116,11 @@ static void ego_render(const fm_env *env, int64_t e, uint8_t *out)
         for (int32_t j = j1; j < side; j++) wall[j] = 1;
         for (int32_t j = j0; j < j1; j++) {
             const uint8_t t = terrain[row + j];
-            const int32_t code = t >> FM_TERRAIN_COLOR_SHIFT;
             wall[j] = t & FM_TERRAIN_WALL;
-            if (show & (code >= 1) & (code <= P)) wall[(1 + code) * plane + j] = 1;
+            if (t >= 1 << FM_TERRAIN_COLOR_SHIFT) { /* coloured: rare, so a branch */
+                const int32_t code = t >> FM_TERRAIN_COLOR_SHIFT;
+                if (show && code <= P) wall[(1 + code) * plane + j] = 1;
+            }
         }
     }
     out[plane + (int64_t)radius * side + radius] = 1; /* the agent, at the centre */
@@ -212,18 +222,16 @@ static void obs_render(const fm_env *env, int64_t e)
         symbolic_render(env, e, out);
 }
 
-/* Updates env e's observation after its agent went from square s to square t (t == s: it
- * bumped into a wall; the symbolic writes are then a no-op, done anyway to avoid a branch). */
-static inline void obs_move(const fm_env *env, int64_t e, int64_t s, int64_t t, int64_t bytes)
+/* Updates env e's observation (rgb, egocentric or compact; step_kind writes symbolic ones
+ * itself) after its agent went from square s to square t (t == s: it bumped into a wall).
+ * `kind` is env->obs_kind, a constant in each specialisation of step_kind. */
+static inline void obs_move(const fm_env *env, int32_t kind, int64_t e, int64_t s, int64_t t,
+                            int64_t bytes)
 {
-    const int64_t squares = (int64_t)env->H * env->W;
     uint8_t *out = env->obs + e * bytes;
-    if (env->obs_kind == FM_OBS_SYMBOLIC) {
-        out[squares + s] = 0;
-        out[squares + t] = 1;
-    } else if (env->obs_kind == FM_OBS_COMPACT) {
+    if (kind == FM_OBS_COMPACT) {
         compact_agent(env, e);
-    } else if (t != s && env->obs_kind == FM_OBS_RGB) {
+    } else if (t != s && kind == FM_OBS_RGB) {
         rgb_square(env, e, s, 0, out);
         rgb_square(env, e, t, 1, out);
     } else if (t != s) {
@@ -266,40 +274,6 @@ static float enter(const fm_env *env, int64_t e, int32_t r, int32_t c, uint8_t *
     return reward;
 }
 
-/* Moves env e's agent; writes reward, terminated, truncated. Returns whether it ended.
- * Branch-light: whether a random move hits a wall is unpredictable, so the common path
- * selects with conditional moves; only entering the exit or a coloured square branches. */
-static inline int move(const fm_env *env, int64_t e, int64_t action, int64_t bytes)
-{
-    const int32_t W = env->W;
-    const int64_t squares = (int64_t)env->H * W;
-    const int32_t r = env->agent[2 * e], c = env->agent[2 * e + 1];
-    const int32_t nr = r + DROW[action], nc = c + DCOL[action];
-    const int inside = (uint32_t)nr < (uint32_t)env->H && (uint32_t)nc < (uint32_t)W;
-    const int64_t from = (int64_t)r * W + c;
-    const int64_t to = inside ? (int64_t)nr * W + nc : from;
-    /* Selected by arithmetic: see step_range_symbolic. */
-    const int32_t moved = (int32_t)(~env->terrain[e * squares + to] & FM_TERRAIN_WALL) & (to != from);
-    const int64_t dest = from + (to - from) * moved;
-    uint8_t terminated = 0;
-    float reward = 0.0f - env->step_penalty; /* +0.0, never -0.0, without a penalty */
-
-    env->agent[2 * e] = r + DROW[action] * moved;
-    env->agent[2 * e + 1] = c + DCOL[action] * moved;
-    obs_move(env, e, from, dest, bytes);
-    const int64_t exit = (int64_t)env->exit[2 * e] * W + env->exit[2 * e + 1];
-    if (moved & ((dest == exit) | (env->terrain[e * squares + dest] > FM_TERRAIN_WALL)))
-        reward += enter(env, e, nr, nc, &terminated);
-
-    const int32_t length = env->info.episode_length[e] + 1;
-    env->info.episode_length[e] = length;
-    env->info.episode_return[e] += reward;
-    env->reward[e] = reward;
-    env->terminated[e] = terminated;
-    env->truncated[e] = !terminated && length >= env->max_steps;
-    return terminated || length >= env->max_steps;
-}
-
 static void copy_info(const fm_env_info *dst, const fm_env_info *src, int64_t e)
 {
     dst->reached_exit[e] = src->reached_exit[e];
@@ -338,33 +312,19 @@ static void skip_for_reset(const fm_env *env, int64_t e)
     env->truncated[e] = 0;
 }
 
-/* Steps env e under the autoreset mode; sets resetting[e]. */
-static inline void step_one(const fm_env *env, int64_t e, int64_t action, int64_t bytes)
+/* Steps envs lo .. hi-1 whose observations are of `kind` (a constant in each call of
+ * step_range, so that every kind gets its own loop). A move is a table lookup, one terrain
+ * byte (wall, decoy, colour), the observation's update and conditional moves; only entering
+ * the exit or a coloured square, and an episode's end, leave the straight path. The agent is
+ * never on the outer ring when it moves (reaching the exit ends the episode), so a neighbour
+ * is on the board; the range test only guards memory. Fields are read from locals (and the
+ * observation drawn from a local copy of the env): the loop stores bytes, which C lets alias
+ * anything, so fields read through a pointer that escapes would be reloaded after every
+ * store. The rare paths (enter, an episode's end) take the caller's pointer. */
+static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t hi, const int64_t *actions,
+                             const int32_t kind)
 {
-    env->resetting[e] = 0;
-    if (env->autoreset == FM_AUTORESET_NEXT_STEP && env->pending[e])
-        skip_for_reset(env, e);
-    else if (move(env, e, action, bytes))
-        end_episode(env, e, bytes);
-}
-
-/* Steps envs lo .. hi-1 (any observation kind). The env is read through a local copy: the
- * loop stores bytes, which C lets alias anything, so fields read through the caller's
- * pointer would be reloaded after every store. */
-static void step_range(const fm_env *shared, int64_t lo, int64_t hi, const int64_t *actions)
-{
-    const fm_env env = *shared;
-    const int64_t bytes = fm_env_obs_bytes(&env);
-    for (int64_t e = lo; e < hi; e++) step_one(&env, e, actions[e], bytes);
-}
-
-/* The same step for symbolic observations, the hot case, with every field in a local: a
- * move is a table lookup, one terrain byte (wall, decoy, colour), two observation bytes and
- * conditional moves; only entering the exit or a coloured square, and an episode's end,
- * leave the straight path. The agent is never on the outer ring when it moves (reaching the
- * exit ends the episode), so a neighbour is on the board; the range test only guards memory. */
-static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const int64_t *actions)
-{
+    const fm_env local = *shared, *env = &local;
     const int32_t W = env->W, max_steps = env->max_steps;
     const int64_t squares = (int64_t)env->H * W, bytes = fm_env_obs_bytes(env);
     const int64_t offset[4] = {-W, 1, W, -1};
@@ -386,13 +346,15 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
             const int64_t at = (int64_t)agent[2 * f] * W + agent[2 * f + 1];
             __builtin_prefetch(terrain + f * squares + at - W);
             __builtin_prefetch(terrain + f * squares + at + W);
-            __builtin_prefetch(agent_plane + f * bytes + at - W, 1);
-            __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
+            if (kind == FM_OBS_SYMBOLIC) {
+                __builtin_prefetch(agent_plane + f * bytes + at - W, 1);
+                __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
+            }
         }
 #endif
         resetting[e] = 0;
         if (next_step && pending[e]) {
-            skip_for_reset(env, e);
+            skip_for_reset(shared, e);
             continue;
         }
         const int32_t r = agent[2 * e], c = agent[2 * e + 1];
@@ -404,24 +366,37 @@ static void step_range_symbolic(const fm_env *env, int64_t lo, int64_t hi, const
          * that a random walk mispredicts half the time. */
         const int32_t moved = (int32_t)(~ahead & FM_TERRAIN_WALL) & (to != from);
         const int64_t dest = from + (to - from) * moved;
-        agent_plane[e * bytes + from] = 0;
-        agent_plane[e * bytes + dest] = 1;
+        if (kind == FM_OBS_SYMBOLIC) { /* from locals: obs_move's would be reloaded */
+            agent_plane[e * bytes + from] = 0;
+            agent_plane[e * bytes + dest] = 1;
+        }
         const int32_t nr = r + DROW[a] * moved, nc = c + DCOL[a] * moved;
         agent[2 * e] = nr;
         agent[2 * e + 1] = nc;
+        if (kind != FM_OBS_SYMBOLIC) obs_move(env, kind, e, from, dest, bytes);
 
         float rw = base;
         uint8_t done = 0;
         const int64_t exit_square = (int64_t)exit[2 * e] * W + exit[2 * e + 1];
         if (moved & ((dest == exit_square) | (ahead > FM_TERRAIN_WALL)))
-            rw += enter(env, e, nr, nc, &done);
+            rw += enter(shared, e, nr, nc, &done);
         const int32_t len = length[e] + 1;
         length[e] = len;
         episode_return[e] += rw;
         reward[e] = rw;
         terminated[e] = done;
         truncated[e] = !done && len >= max_steps;
-        if (done | (len >= max_steps)) end_episode(env, e, bytes);
+        if (done | (len >= max_steps)) end_episode(shared, e, bytes);
+    }
+}
+
+static void step_range(const fm_env *env, int64_t lo, int64_t hi, const int64_t *actions)
+{
+    switch (env->obs_kind) {
+    case FM_OBS_RGB: step_kind(env, lo, hi, actions, FM_OBS_RGB); break;
+    case FM_OBS_EGOCENTRIC: step_kind(env, lo, hi, actions, FM_OBS_EGOCENTRIC); break;
+    case FM_OBS_COMPACT: step_kind(env, lo, hi, actions, FM_OBS_COMPACT); break;
+    default: step_kind(env, lo, hi, actions, FM_OBS_SYMBOLIC);
     }
 }
 
@@ -515,10 +490,7 @@ int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_id
 #pragma omp barrier
         }
         if (bad == n) {
-            if (lo < hi && env->obs_kind == FM_OBS_SYMBOLIC)
-                step_range_symbolic(env, lo, hi, actions);
-            else if (lo < hi)
-                step_range(env, lo, hi, actions);
+            step_range(env, lo, hi, actions);
             /* Each thread lists the resets of its own range (ascending) at its range's start. */
             int64_t k = 0;
             for (int64_t e = lo; e < hi; e++)
