@@ -146,25 +146,49 @@ static inline void fill(uint8_t *dst, uint64_t pattern, int32_t count)
     }
 }
 
-/* Redraws square s of env e's rgb image, with or without the agent on it. */
-static void rgb_square(const fm_env *env, int64_t e, int64_t s, int with_agent, uint8_t *out)
+/* Redraws square (r, c) of env e's rgb image, with or without the agent on it: each pixel
+ * row of each channel written once, the agent's inset square within its rows. */
+static FM_SPECIALISED void rgb_square_px(const fm_env *env, int64_t e, int32_t r, int32_t c,
+                                         int with_agent, uint8_t *out, const int32_t px)
 {
-    const int32_t px = env->pixels, P = env->n_colors;
+    const int32_t P = env->n_colors;
     const int64_t width = (int64_t)env->W * px, plane = (int64_t)env->H * px * width;
-    const uint8_t t = env->terrain[e * env->H * env->W + s];
+    const uint8_t t = env->terrain[e * env->H * env->W + (int64_t)r * env->W + c];
     int32_t entry = t & FM_TERRAIN_WALL ? P + 1 : t >> FM_TERRAIN_COLOR_SHIFT;
     if (!(t & FM_TERRAIN_WALL) && (env->hide_colors || entry > P)) entry = 0;
-    const int64_t top = (s / env->W) * px, left = (s % env->W) * px;
     const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
+    const int32_t a0 = with_agent ? inset : px, a1 = with_agent ? inset + side : px;
     const uint64_t ones = 0x0101010101010101u;
+    /* px <= 8: a pixel row is one 8-byte pattern; the agent's rows blend it in */
+    const uint64_t middle = px <= 8 && side > 0 ? (~0ull >> (64 - 8 * side)) << (8 * inset) : 0;
     for (int32_t ch = 0; ch < 3; ch++) {
-        uint8_t *o = out + ch * plane + top * width + left;
+        uint8_t *o = out + ch * plane + (int64_t)r * px * width + (int64_t)c * px;
         const uint64_t square = env->lut[3 * entry + ch] * ones;
-        for (int32_t i = 0; i < px; i++) fill(o + i * width, square, px);
-        if (with_agent) {
-            const uint64_t agent = env->lut[3 * (P + 2) + ch] * ones;
-            for (int32_t i = 0; i < side; i++) fill(o + (i + inset) * width + inset, agent, side);
+        const uint64_t agent = env->lut[3 * (P + 2) + ch] * ones;
+        const uint64_t blended = (square & ~middle) | (agent & middle);
+        for (int32_t i = 0; i < px; i++) {
+            const int in_agent = i >= a0 && i < a1;
+            if (px <= 8) {
+                fill(o + i * width, in_agent ? blended : square, px);
+            } else {
+                fill(o + i * width, square, px);
+                if (in_agent) fill(o + i * width + inset, agent, side);
+            }
         }
+    }
+}
+
+/* rgb_square_px with the pixel size a constant for the common sizes. */
+static void rgb_square(const fm_env *env, int64_t e, int32_t r, int32_t c, int with_agent,
+                       uint8_t *out)
+{
+    switch (env->pixels) {
+    case 1: rgb_square_px(env, e, r, c, with_agent, out, 1); break;
+    case 2: rgb_square_px(env, e, r, c, with_agent, out, 2); break;
+    case 3: rgb_square_px(env, e, r, c, with_agent, out, 3); break;
+    case 4: rgb_square_px(env, e, r, c, with_agent, out, 4); break;
+    case 8: rgb_square_px(env, e, r, c, with_agent, out, 8); break;
+    default: rgb_square_px(env, e, r, c, with_agent, out, env->pixels);
     }
 }
 
@@ -223,18 +247,19 @@ static void obs_render(const fm_env *env, int64_t e)
 }
 
 /* Updates env e's observation (rgb, egocentric or compact; step_kind writes symbolic ones
- * itself) after its agent went from square s to square t (t == s: it bumped into a wall).
- * `kind` is env->obs_kind, a constant in each specialisation of step_kind. */
-static inline void obs_move(const fm_env *env, int32_t kind, int64_t e, int64_t s, int64_t t,
-                            int64_t bytes)
+ * itself) after its agent went from square (r, c) to (nr, nc) (the same: it bumped into a
+ * wall). `kind` is env->obs_kind, a constant in each specialisation of step_kind. */
+static inline void obs_move(const fm_env *env, int32_t kind, int64_t e, int32_t r, int32_t c,
+                            int32_t nr, int32_t nc, int64_t bytes)
 {
     uint8_t *out = env->obs + e * bytes;
+    const int moved = r != nr || c != nc;
     if (kind == FM_OBS_COMPACT) {
         compact_agent(env, e);
-    } else if (t != s && kind == FM_OBS_RGB) {
-        rgb_square(env, e, s, 0, out);
-        rgb_square(env, e, t, 1, out);
-    } else if (t != s) {
+    } else if (moved && kind == FM_OBS_RGB) {
+        rgb_square(env, e, r, c, 0, out);
+        rgb_square(env, e, nr, nc, 1, out);
+    } else if (moved) {
         ego_render(env, e, out);
     }
 }
@@ -373,7 +398,7 @@ static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t h
         const int32_t nr = r + DROW[a] * moved, nc = c + DCOL[a] * moved;
         agent[2 * e] = nr;
         agent[2 * e + 1] = nc;
-        if (kind != FM_OBS_SYMBOLIC) obs_move(env, kind, e, from, dest, bytes);
+        if (kind != FM_OBS_SYMBOLIC) obs_move(env, kind, e, r, c, nr, nc, bytes);
 
         float rw = base;
         uint8_t done = 0;

@@ -160,6 +160,23 @@ def test_level_ids() -> None:
     assert info["level_id"].tolist() == [10**9, 10**9 + 4, 10**9 + 2, 10**9 + 5]
 
 
+@pytest.mark.parametrize("pixels", [1, 2, 4, 5, 8, 9])
+@pytest.mark.parametrize("hide_colors", [False, True])
+def test_incremental_rgb_equals_a_full_drawing(pixels: int, hide_colors: bool) -> None:
+    """Each rgb step redraws only the two squares of a move (pixel sizes with and without
+    their own specialised code): the image always equals `fastmaze.render.rgb` of the boards
+    with the agents where they stand."""
+    env = VecMazeEnv(SPEC, 16, seed=2, obs="rgb", pixels=pixels, hide_colors=hide_colors)
+    obs, _ = env.reset()
+    rng = np.random.default_rng(3)
+    for t in range(60):
+        want = fastmaze.render.rgb(
+            env.levels, pixels=pixels, agent=env.agent, hide_colors=hide_colors
+        )
+        assert np.array_equal(obs, want), f"step {t}"
+        obs, *_ = env.step(rng.integers(0, 4, 16))
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_auto_resets_drawn_in_the_step_are_the_stream(threads: int) -> None:
     """Auto-resets drawn inside the step's parallel region (a team of threads from 2,048
