@@ -42,3 +42,29 @@ int64_t fm_floor_touch(int32_t what, int64_t n, int32_t W, int64_t squares, int6
     }
     return sum;
 }
+
+int64_t fm_floor_rgb(int64_t n, int32_t H, int32_t W, int32_t px, const int32_t *agent,
+                     const int64_t *actions, const uint8_t *terrain, uint8_t *obs,
+                     int32_t threads)
+{
+    static const int32_t drow[4] = {-1, 0, 1, 0}, dcol[4] = {0, 1, 0, -1};
+    const int64_t squares = (int64_t)H * W, width = (int64_t)W * px, plane = H * px * width;
+    int64_t moves = 0;
+#pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static) reduction(+ : moves)
+    for (int64_t e = 0; e < n; e++) {
+        const int32_t r = agent[2 * e], c = agent[2 * e + 1];
+        const int32_t nr = r + drow[actions[e] & 3], nc = c + dcol[actions[e] & 3];
+        if ((uint32_t)r >= (uint32_t)H || (uint32_t)c >= (uint32_t)W ||
+            (uint32_t)nr >= (uint32_t)H || (uint32_t)nc >= (uint32_t)W ||
+            terrain[e * squares + (int64_t)nr * W + nc])
+            continue;
+        uint8_t *o = obs + e * 3 * plane;
+        for (int32_t ch = 0; ch < 3; ch++)
+            for (int32_t i = 0; i < px; i++) {
+                o[ch * plane + ((int64_t)r * px + i) * width + (int64_t)c * px] = 1;
+                o[ch * plane + ((int64_t)nr * px + i) * width + (int64_t)nc * px] = 1;
+            }
+        moves++;
+    }
+    return moves;
+}

@@ -73,10 +73,8 @@ static void rgb_row(const fm_boards *b, const uint8_t *grid, const uint8_t *colo
     for (int32_t c = 0; c < b->W; c++) {
         int64_t s = (int64_t)r * b->W + c;
         const uint8_t *rgb = lut + 3 * square_entry(b, grid[s], color[s], hide_colors);
-        for (int32_t ch = 0; ch < 3; ch++) {
-            uint8_t *p = row + ch * plane + (int64_t)c * px;
-            for (int32_t k = 0; k < px; k++) p[k] = rgb[ch];
-        }
+        for (int32_t ch = 0; ch < 3; ch++)
+            fm_fill(row + ch * plane + (int64_t)c * px, rgb[ch] * 0x0101010101010101u, px);
     }
     for (int32_t ch = 0; ch < 3; ch++)
         for (int32_t k = 1; k < px; k++)

@@ -10,6 +10,7 @@
 #define FASTMAZE_RENDER_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* A batch of boards to draw. */
 typedef struct {
@@ -38,5 +39,22 @@ void fm_render_rgb(fm_boards b, int32_t pixels, const uint8_t *lut, int32_t hide
  * (for a caller already inside its own parallel region). */
 void fm_render_rgb_level(const fm_boards *b, int64_t k, int32_t pixels, const uint8_t *lut,
                          int32_t hide_colors, uint8_t *out);
+
+/* Sets `count` bytes at dst to the byte that `pattern` repeats (8 copies of it): short runs,
+ * such as an rgb square's pixel rows, as single stores rather than a call to memset. */
+static inline void fm_fill(uint8_t *dst, uint64_t pattern, int32_t count)
+{
+    switch (count) {
+    case 1: dst[0] = (uint8_t)pattern; break;
+    case 2: memcpy(dst, &pattern, 2); break;
+    case 3: memcpy(dst, &pattern, 3); break;
+    case 4: memcpy(dst, &pattern, 4); break;
+    case 5: memcpy(dst, &pattern, 5); break;
+    case 6: memcpy(dst, &pattern, 6); break;
+    case 7: memcpy(dst, &pattern, 7); break;
+    case 8: memcpy(dst, &pattern, 8); break;
+    default: memset(dst, (uint8_t)pattern, (size_t)count);
+    }
+}
 
 #endif

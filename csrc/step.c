@@ -129,23 +129,6 @@ static void ego_render(const fm_env *env, int64_t e, uint8_t *out)
         out[(planes(env) - 1) * plane + (int64_t)er * side + ec] = 1;
 }
 
-/* Sets `count` bytes at dst to the byte that `pattern` repeats: short runs (an rgb square's
- * pixel rows) as single stores rather than a call to memset. */
-static inline void fill(uint8_t *dst, uint64_t pattern, int32_t count)
-{
-    switch (count) {
-    case 1: dst[0] = (uint8_t)pattern; break;
-    case 2: memcpy(dst, &pattern, 2); break;
-    case 3: memcpy(dst, &pattern, 3); break;
-    case 4: memcpy(dst, &pattern, 4); break;
-    case 5: memcpy(dst, &pattern, 5); break;
-    case 6: memcpy(dst, &pattern, 6); break;
-    case 7: memcpy(dst, &pattern, 7); break;
-    case 8: memcpy(dst, &pattern, 8); break;
-    default: memset(dst, (uint8_t)pattern, (size_t)count);
-    }
-}
-
 /* Redraws square (r, c) of env e's rgb image, with or without the agent on it: each pixel
  * row of each channel written once, the agent's inset square within its rows. */
 static FM_SPECIALISED void rgb_square_px(const fm_env *env, int64_t e, int32_t r, int32_t c,
@@ -169,10 +152,10 @@ static FM_SPECIALISED void rgb_square_px(const fm_env *env, int64_t e, int32_t r
         for (int32_t i = 0; i < px; i++) {
             const int in_agent = i >= a0 && i < a1;
             if (px <= 8) {
-                fill(o + i * width, in_agent ? blended : square, px);
+                fm_fill(o + i * width, in_agent ? blended : square, px);
             } else {
-                fill(o + i * width, square, px);
-                if (in_agent) fill(o + i * width + inset, agent, side);
+                fm_fill(o + i * width, square, px);
+                if (in_agent) fm_fill(o + i * width + inset, agent, side);
             }
         }
     }
@@ -374,6 +357,14 @@ static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t h
             if (kind == FM_OBS_SYMBOLIC) {
                 __builtin_prefetch(agent_plane + f * bytes + at - W, 1);
                 __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
+            }
+            if (kind == FM_OBS_RGB) { /* the pixel rows of its square (a move redraws them) */
+                const int32_t px = env->pixels;
+                const int64_t width = (int64_t)W * px, plane = (int64_t)env->H * px * width;
+                const uint8_t *o = env->obs + f * bytes + (int64_t)agent[2 * f] * px * width +
+                                   (int64_t)agent[2 * f + 1] * px;
+                for (int32_t ch = 0; ch < 3; ch++)
+                    for (int32_t i = 0; i < px; i++) __builtin_prefetch(o + ch * plane + i * width, 1);
             }
         }
 #endif

@@ -11,6 +11,9 @@ cdef extern from "floors.h" nogil:
                            int64_t obs_bytes, const int32_t *agent, const int64_t *actions,
                            const uint8_t *terrain, uint8_t *obs, int32_t *length, float *ret,
                            float *reward, uint8_t *flags, int32_t threads) noexcept
+    int64_t fm_floor_rgb(int64_t n, int32_t H, int32_t W, int32_t px, const int32_t *agent,
+                         const int64_t *actions, const uint8_t *terrain, uint8_t *obs,
+                         int32_t threads) noexcept
 
 TOUCH_TERRAIN = FM_TOUCH_TERRAIN
 TOUCH_OBS = FM_TOUCH_OBS
@@ -39,3 +42,20 @@ def floor_touch(int32_t what, const int64_t[::1] actions, const int32_t[:, ::1] 
                            &actions[0], &terrain[0, 0, 0], &obs[0, 0], &length[0], &ret[0],
                            &reward[0], &flags[0], threads)
     return s
+
+
+def floor_rgb(const int64_t[::1] actions, const int32_t[:, ::1] agent,
+              const uint8_t[:, :, ::1] terrain, uint8_t[:, :, :, ::1] obs, int32_t threads):
+    """The pixel rows an rgb move writes, without its logic (see csrc/floors.h), on arrays
+    shaped like an rgb env's: agent [n, 2], terrain [n, H, W] (nonzero: wall), obs [n, 3,
+    H * px, W * px]. Returns the moves made."""
+    cdef int64_t n = agent.shape[0], moves
+    cdef int32_t H = terrain.shape[1], W = terrain.shape[2]
+    cdef int32_t px = obs.shape[2] // H if H else 0
+    if (n == 0 or actions.shape[0] != n or terrain.shape[0] != n or obs.shape[0] != n
+            or obs.shape[1] != 3 or px < 1 or obs.shape[2] != H * px or obs.shape[3] != W * px):
+        raise ValueError("floor_rgb: arrays must be shaped like one rgb env batch's")
+    with nogil:
+        moves = fm_floor_rgb(n, H, W, px, &agent[0, 0], &actions[0], &terrain[0, 0, 0],
+                             &obs[0, 0, 0, 0], threads)
+    return moves
