@@ -11,10 +11,10 @@ Every rate is the median of ``--reps`` repetitions. Tables:
 1. **Step**: env-steps/s and ns per env-step at 64, 1,024, 4,096 and 65,536 envs, for every
    observation kind, ``copy=False`` and ``copy=True``, with the issue's targets.
 2. **Fixed cost per call** (µs): the Python wrapper (argument checks, handing out the
-   outputs), the core's step call (checks, OpenMP fork/join, envs), auto-reset generation
-   and load, the ``copy=True`` copy; measured by timing each part inside a real step loop.
-   Beside them: building an info dict per call (what the env no longer does) and the empty
-   OpenMP region.
+   outputs) and the core's step call (one parallel region: action checks, every env's move,
+   the auto-resets' generation and load, the ``copy=True`` copy); beside them the resets
+   and the copy each timed alone as separate calls, building an info dict per call (what
+   the env no longer does) and the empty OpenMP region.
 3. **Cost per env** (ns): the step's bare memory accesses on the env's own arrays (terrain
    lookup; + the observation bytes; + the info fields and outputs) against the core step's
    per-env time, and the step as a multiple of that floor.
@@ -24,7 +24,8 @@ Every rate is the median of ``--reps`` repetitions. Tables:
    process: libgomp reads them once).
 5. **Floors**: memcpy bandwidth (one parallel copy, cache-sized and DRAM-sized) and
    ``copy=True`` against the copy=False step plus one copy of the observation bytes.
-6. **Compact observations**: bytes per env-step crossing to the device, symbolic vs compact.
+6. **rgb**: the rgb step against writing only the pixel rows an rgb move must write.
+7. **Compact observations**: bytes per env-step crossing to the device, symbolic vs compact.
 """
 
 from __future__ import annotations
@@ -101,83 +102,83 @@ def _step_rate(n: int, obs: str, copy: bool, args: argparse.Namespace) -> float:
     return _median_rate(run, n * len(table), args.reps, args.min_time)
 
 
-class _Timed:
-    """Wraps an object so that each call of the named methods adds its time to ``spent``."""
+class _TimedStep:
+    """Stands in for an EnvCore: each ``step`` call adds its ns to ``ns`` and the envs it
+    reset to ``resets``."""
 
-    def __init__(self, inner: object, names: tuple[str, ...], spent: dict[str, float]) -> None:
-        for name in names:
-            method = getattr(inner, name)
+    def __init__(self, core: object) -> None:
+        self.core, self.ns, self.resets = core, 0, 0
 
-            def timed(*a, _m=method, _n=name, **k):
-                t0 = time.perf_counter_ns()
-                out = _m(*a, **k)
-                spent[_n] += time.perf_counter_ns() - t0
-                return out
-
-            setattr(self, name, timed)
+    def step(self, *args: object) -> int | None:
+        t0 = time.perf_counter_ns()
+        m = self.core.step(*args)
+        self.ns += time.perf_counter_ns() - t0
+        self.resets += max(m or 0, 0)
+        return m
 
 
 def _timer_overhead() -> float:
-    """ns that one _Timed wrapper adds around a call (subtracted from each part)."""
-    spent = {"f": 0.0}
-    plain = type("P", (), {"f": lambda self: None})()
-    wrapped = _Timed(plain, ("f",), spent)
+    """ns that _TimedStep adds around a call (subtracted from the timed part)."""
+    plain = type("P", (), {"step": lambda self, *a: 0})()
+    timed = _TimedStep(plain)
     k = 20000
     t0 = time.perf_counter_ns()
     for _ in range(k):
-        plain.f()
+        plain.step(0)
     bare = time.perf_counter_ns() - t0
     t0 = time.perf_counter_ns()
     for _ in range(k):
-        wrapped.f()
+        timed.step(0)
     return max(0.0, (time.perf_counter_ns() - t0 - bare) / k)
 
 
 def _breakdown(n: int, obs: str, copy: bool, args: argparse.Namespace) -> dict[str, float]:
-    """µs per call of each part of env.step, from one instrumented step loop; also the
-    auto-resets per call."""
+    """µs per call of env.step and of its compiled call (one parallel region: the action
+    check, every env's move, the auto-resets' generation and load, the copy=True copy), from
+    one instrumented step loop; the auto-resets per call; and the resets and the copy each
+    timed alone, as separate calls doing the same work (what they add to the region)."""
     env = _env(n, obs, args.threads, copy)
-    spent = {"step": 0.0, "load": 0.0, "take": 0.0}
     core = env._core
-    env._core = _Timed(core, ("step", "load"), spent)
-    load = env._load
-    resets = [0]
-
-    def counted_load(idx):  # generation + load, its core call timed inside as "load"
-        resets[0] += len(idx)
-        t0 = time.perf_counter_ns()
-        load(idx)
-        spent["generate"] = spent.get("generate", 0.0) + time.perf_counter_ns() - t0
-
-    env._load = counted_load
-    if copy:
-        env._ring = _Timed(env._ring, ("take",), spent)
     table = _actions(n, max(8, min(512, 4_000_000 // n)))
     for a in table[:4]:
         env.step(a)
-    for key in spent:
-        spent[key] = 0.0
-    resets[0] = 0
+    env._core = timed = _TimedStep(core)
     over = _timer_overhead()
     t0 = time.perf_counter_ns()
     for a in table:
         env.step(a)
     total = (time.perf_counter_ns() - t0) / len(table)
-    calls = len(table)
-    part = {k: v / calls for k, v in spent.items()}
-    step_ns = max(0.0, part["step"] - over)
-    load_ns = max(0.0, part.get("generate", 0.0) - over)  # includes the core's load
-    take_ns = max(0.0, part["take"] - over) if copy else 0.0
-    n_timed = 1 + (part.get("generate", 0) > 0) + copy
-    wrapper = max(0.0, total - step_ns - load_ns - take_ns - n_timed * over)
+    env._core = core
+    step_ns = max(0.0, timed.ns / len(table) - over)
+    per_call = timed.resets / len(table)
+    # the same work alone: loading round(per_call) envs from the stream, copying the outputs
+    k = max(1, round(per_call))
+    idx = np.arange(0, n, max(1, n // k), dtype=np.int64)[:k]
+    load_ns = _call_ns(lambda: core.load_stream(idx, env.seed, env._next_id)) / len(idx)
+    copy_ns = 0.0
+    if copy:
+        slot = env._ring.slots[0]
+        copy_ns = _call_ns(lambda: _core.copy_rows(env._sources, slot, n, args.threads))
     return {
         "total": total / 1e3,
-        "wrapper": wrapper / 1e3,
+        "wrapper": max(0.0, total - step_ns - over) / 1e3,
         "core_step": step_ns / 1e3,
-        "resets": load_ns / 1e3,
-        "copy": take_ns / 1e3,
-        "resets_per_call": resets[0] / calls,
+        "per_reset": load_ns / 1e3,
+        "copy": copy_ns / 1e3,
+        "resets_per_call": per_call,
     }
+
+
+def _call_ns(call: Callable[[], object], reps: int = 200) -> float:
+    """Median ns of one call of ``call`` (after a warm-up), over ``reps`` calls."""
+    for _ in range(10):
+        call()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter_ns()
+        call()
+        times.append(time.perf_counter_ns() - t0)
+    return statistics.median(times)
 
 
 def _info_dict_us(env: fastmaze.VecMazeEnv) -> float:
@@ -238,14 +239,32 @@ def _touch_ns(n: int, args: argparse.Namespace) -> dict[str, float]:
 
 
 def _copy_gbs(nbytes: int, threads: int, args: argparse.Namespace) -> float:
-    """GB/s of one parallel copy of ``nbytes`` into memory already faulted in."""
+    """GB/s of one parallel copy of ``nbytes`` into memory already faulted in: two
+    destinations taken in turn, as the env's two output sets are."""
     rows = max(1, min(65536, nbytes // 64))
     src = np.ones((rows, max(1, nbytes // rows)), np.uint8)
-    dst = np.zeros_like(src)
-    return _median_rate(
-        lambda: _core.copy_rows([src], [dst], rows, threads), src.nbytes, args.reps,
-        args.min_time,
-    ) / 1e9  # fmt: skip
+    targets = [np.zeros_like(src), np.zeros_like(src)]
+
+    def run() -> None:
+        for dst in targets:
+            _core.copy_rows([src], [dst], rows, threads)
+
+    return _median_rate(run, 2 * src.nbytes, args.reps, args.min_time) / 1e9
+
+
+def _rgb_floor_rate(n: int, args: argparse.Namespace) -> tuple[float, float]:
+    """env-steps/s of writing only the pixel rows rgb moves write (`_core.floor_rgb`, on an
+    rgb env's own arrays, agents where a reset left them), and the fraction of envs that
+    move."""
+    env = _env(n, "rgb", args.threads)
+    table = _actions(n, 16)
+
+    def run() -> None:
+        for a in table:
+            _core.floor_rgb(a, env.agent, env.levels.grid, env.obs, args.threads)
+
+    moves = sum(_core.floor_rgb(a, env.agent, env.levels.grid, env.obs, 1) for a in table)
+    return _median_rate(run, n * len(table), args.reps, args.min_time), moves / (n * len(table))
 
 
 def _busy(stop) -> None:
@@ -420,7 +439,7 @@ def main(argv: list[str] | None = None) -> str:
             b = _breakdown(n, "symbolic", copy, args)
             rows.append(
                 [f"{n:,}", str(copy), f"{b['total']:.2f}", f"{b['wrapper']:.2f}",
-                 f"{b['core_step']:.2f}", f"{b['resets']:.2f} ({b['resets_per_call']:.1f})",
+                 f"{b['core_step']:.2f}", f"{b['per_reset']:.2f} ({b['resets_per_call']:.2f})",
                  f"{b['copy']:.2f}"]
             )  # fmt: skip
             if not copy:
@@ -437,14 +456,25 @@ def main(argv: list[str] | None = None) -> str:
     lines += [
         "## Fixed cost per call (symbolic; µs per call)",
         "",
-        "Timed part by part inside one step loop (a timer's own cost subtracted). `wrapper`: "
-        "the Python step (argument checks, handing out the outputs); `core step`: the "
-        "compiled step call (action check, OpenMP fork/join, every env); `auto-resets`: "
-        "generating and loading the new levels (resets per call in brackets); `copy`: the "
-        "copy=True copy into the output ring.",
+        "`total`: one env.step; `wrapper`: its Python (argument checks, claiming an output "
+        "set, handing out the outputs); `core step`: the compiled call, one parallel region "
+        "that checks the actions, moves every env, draws the auto-resets' new levels and, with "
+        "copy=True, copies the outputs (a timer's own cost subtracted). The next two columns "
+        "time the same work alone, as separate calls (each with its own region): `per reset`, "
+        "µs per env of loading as many envs from the level stream as a step resets on average "
+        "(at least one; the resets per call in brackets); `copy`, copying one step's outputs "
+        "into an output set.",
         "",
         _table(
-            ["envs", "copy", "total", "wrapper", "core step", "auto-resets (per call)", "copy"],
+            [
+                "envs",
+                "copy",
+                "total",
+                "wrapper",
+                "core step",
+                "per reset alone (resets per call)",
+                "copy alone",
+            ],
             rows,
         ),
         "",
@@ -520,7 +550,41 @@ def main(argv: list[str] | None = None) -> str:
         "",
     ]
 
-    # 6. compact: bytes per env-step to the device
+    # 6. the rgb kind against the pixel rows it must write
+    rows = []
+    for n in sizes:
+        sym, rgb = rates.get((n, "symbolic", False)), rates.get((n, "rgb", False))
+        if not (sym and rgb):
+            continue
+        floor, moved = _rgb_floor_rate(n, args)
+        rows.append(
+            [f"{n:,}", f"{moved:.2f}", f"{floor / 1e6:.1f}", f"{floor / sym:.2f}",
+             f"{rgb / 1e6:.1f}", f"{rgb / sym:.2f}", f"{rgb / floor:.2f}"]
+        )  # fmt: skip
+    lines += [
+        "## rgb against the pixel rows it must write (4 pixels per square, copy=False)",
+        "",
+        "A move redraws two squares: 3 channels × 4 pixel rows each, a cache line apiece, "
+        "where a symbolic move writes 2 bytes. `floor`: writing one byte of each of those "
+        "rows for every env whose action leads onto floor, the terrain lookup included and "
+        "nothing else (`csrc/floors.c`, `fm_floor_rgb`); no rgb step can beat it.",
+        "",
+        _table(
+            [
+                "envs",
+                "envs moving",
+                "floor M/s",
+                "floor / symbolic",
+                "rgb M/s",
+                "rgb / symbolic",
+                "rgb / floor",
+            ],
+            rows,
+        ),
+        "",
+    ]
+
+    # 7. compact: bytes per env-step to the device
     rows = []
     H, W = _spec().shape
     for n in sizes:
