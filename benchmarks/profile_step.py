@@ -220,7 +220,7 @@ def _touch_ns(n: int, args: argparse.Namespace) -> dict[str, float]:
     reward = np.zeros(n, np.float32)
     flags = np.zeros(3 * n, np.uint8)
     table = _actions(n, 16)
-    team = args.threads if n >= 2048 else 1  # as the step (csrc/step.c)
+    team = args.threads if n >= _core.STEP_PARALLEL_ENVS else 1  # as the step
     out = {}
     stages = {
         "call": 0,  # the call and its region alone, taken off the others
@@ -444,7 +444,7 @@ def main(argv: list[str] | None = None) -> str:
             )  # fmt: skip
             if not copy:
                 touch = _touch_ns(n, args)
-                team = t if n >= 2048 else 1
+                team = t if n >= _core.STEP_PARALLEL_ENVS else 1
                 fork = region_b2b if team > 1 else 0.0
                 core_per_env = max(0.0, b["core_step"] - fork) * 1e3 / n
                 per_env.append(
@@ -480,7 +480,8 @@ def main(argv: list[str] | None = None) -> str:
         "",
         f"Floors in the same run: an empty OpenMP region of {t} threads costs "
         f"{region_b2b:.2f} µs back to back and {region_py:.2f} µs when called from Python "
-        f"(the call included); a batch below 2,048 envs runs on one thread, no region. "
+        f"(the call included); a batch below {_core.STEP_PARALLEL_ENVS:,} envs runs on one "
+        "thread, no region. "
         f"Building a dict of the 8 info arrays per call would cost {info_us:.2f} µs (the env "
         "builds it once).",
         "",

@@ -8,8 +8,6 @@
 #include <omp.h>
 #endif
 
-/* Below this many envs a call runs on one thread: starting a team costs more. */
-#define FM_STEP_PARALLEL_ENVS 2048
 /* How many envs ahead the step prefetches an agent's surroundings. */
 #define FM_PREFETCH_AHEAD 8
 

@@ -21,6 +21,9 @@ enum { FM_OBS_SYMBOLIC = 0, FM_OBS_RGB = 1, FM_OBS_EGOCENTRIC = 2, FM_OBS_COMPAC
 /* A square of an env's terrain: wall bit, decoy bit, colour code above them. */
 enum { FM_TERRAIN_WALL = 1, FM_TERRAIN_DECOY = 2, FM_TERRAIN_COLOR_SHIFT = 2 };
 enum { FM_AUTORESET_NEXT_STEP = 0, FM_AUTORESET_SAME_STEP = 1, FM_AUTORESET_DISABLED = 2 };
+/* Below this many envs a step runs on one thread (starting a team costs more; measured in
+ * benchmarks/profile_step.py: at 512 envs one thread and two are even). */
+enum { FM_STEP_PARALLEL_ENVS = 512 };
 
 /* Per-episode information, [n] each (bool arrays as uint8). */
 typedef struct {

@@ -179,8 +179,9 @@ def test_incremental_rgb_equals_a_full_drawing(pixels: int, hide_colors: bool) -
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_auto_resets_drawn_in_the_step_are_the_stream(threads: int) -> None:
-    """Auto-resets drawn inside the step's parallel region (a team of threads from 2,048
-    envs) give env e of a batch-wide reset level id next_id + e, the bytes of `generate`."""
+    """Auto-resets drawn inside the step's parallel region (a team of threads above the
+    core's threshold) give env e of a batch-wide reset level id next_id + e, the bytes of
+    `generate`."""
     n = 4096
     env = VecMazeEnv(SPEC, n, seed=9, num_threads=threads, max_steps=1)
     env.reset()

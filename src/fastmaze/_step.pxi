@@ -12,6 +12,9 @@ cdef enum:
     MAX_COPIES = 64  # arrays one step (or copy_rows) copies
 
 cdef extern from "step.h" nogil:
+    enum:
+        FM_STEP_PARALLEL_ENVS
+
     ctypedef struct fm_env_info:
         uint8_t *reached_exit
         uint8_t *reached_decoy
@@ -112,6 +115,10 @@ cdef fm_env_info _info(dict arrays, str prefix) except *:
     info.optimal_length = <int32_t *> _ptr(arrays, prefix + "optimal_length")
     info.level_id = <int64_t *> _ptr(arrays, prefix + "level_id")
     return info
+
+
+#: Below this many envs a step runs on one thread (csrc/step.h).
+STEP_PARALLEL_ENVS = FM_STEP_PARALLEL_ENVS
 
 
 cdef class EnvCore:
