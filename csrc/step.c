@@ -595,7 +595,7 @@ static uint8_t decoy_on_path(const fm_env *env, int64_t e, int32_t r0, int32_t c
     while (top > 0) {
         const int32_t r = stack[--top] >> 16, c = stack[top] & 0xffff, s = r * W + c;
         if (terrain[s] & FM_TERRAIN_DECOY) return 1;
-        for (int d = 0; d < 4; d++) {
+        for (int d = 0; d < 4 && dist_exit[s] > 0; d++) { /* the exit ends every path */
             int32_t nr = r + DROW[d], nc = c + DCOL[d], t = nr * W + nc;
             if ((uint32_t)nr >= (uint32_t)H || (uint32_t)nc >= (uint32_t)W ||
                 dist_exit[t] != dist_exit[s] - 1 || seen[t])

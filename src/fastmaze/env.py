@@ -179,10 +179,11 @@ class VecMazeEnv(VectorBase):
     **Copies** (``copy``). ``copy=True`` (the default, as Gymnasium's vector envs): every
     array (and dict) `step` and `reset` return is the caller's: it never changes after it is
     returned, so an observation kept in a list stays as it was. The copies go into a ring of
-    preallocated output sets (`fastmaze.outputs.OutputRing`, two deep) in one parallel copy
-    per call; an output set still referred to when its turn comes again is left to its
-    holder and replaced by a fresh one, so holding outputs is always safe and costs only an
-    allocation. ``copy=False``: they return the env's own buffers (observations, rewards,
+    preallocated output sets (`fastmaze.outputs.OutputRing`, two deep), made by the step's
+    own parallel region once each thread's envs are final (specs with user rules: one
+    parallel copy after the step); an output set still referred to when its turn comes
+    again is left to its holder and replaced by a fresh one, so holding outputs is always
+    safe and costs only an allocation. ``copy=False``: they return the env's own buffers (observations, rewards,
     flags, and one info dict of the env's info arrays), allocated once and overwritten by
     the next call, so ``obs1 is obs2`` after two steps: for a trainer that consumes each
     step before the next and wants no copy. Either way the observations are updated in
