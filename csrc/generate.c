@@ -3,17 +3,9 @@
 #include <string.h>
 
 #include "internal.h"
+#include "threads.h"
 
 #define FM_BLOCK 512 /* levels per scheduling block */
-
-static inline int32_t thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 static int geometry_init(fm_geometry *g, int32_t rows, int32_t cols)
 {
@@ -370,7 +362,7 @@ int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixtur
     int64_t first_failed = n;
 #pragma omp parallel num_threads(team < 1 ? 1 : team)
     {
-        const int32_t t = thread_id();
+        const int32_t t = fm_thread_id();
         int64_t my_failed = n;
 #pragma omp for schedule(dynamic, FM_BLOCK)
         for (int64_t k = 0; k < n; k++)

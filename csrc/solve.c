@@ -9,13 +9,7 @@
 #include <string.h>
 
 #include "solve.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#define THREAD_NUM() omp_get_thread_num()
-#else
-#define THREAD_NUM() 0
-#endif
+#include "threads.h"
 
 #define FM_FLOOR ((int16_t)-1)
 #define FM_WALL ((int16_t)-2)
@@ -295,7 +289,7 @@ int fm_solve(const fm_solve_boards *in, const fm_oracles *out, int32_t threads)
     int overflow = 0;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(| : overflow)
     for (int64_t k = 0; k < in->n; k++) {
-        scratch s = scratch_at(&g, block, THREAD_NUM());
+        scratch s = scratch_at(&g, block, fm_thread_id());
         overflow |= solve_level(&g, in, out, k, &s);
     }
     free(block);

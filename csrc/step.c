@@ -3,10 +3,7 @@
 
 #include "render.h"
 #include "step.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "threads.h"
 
 /* How many envs ahead the step prefetches an agent's surroundings. */
 #define FM_PREFETCH_AHEAD 8
@@ -25,24 +22,6 @@ static const int32_t DCOL[4] = {0, 1, 0, -1};
 static inline int32_t team(int32_t threads, int64_t n)
 {
     return (threads < 1 || n < FM_STEP_PARALLEL_ENVS) ? 1 : threads;
-}
-
-static inline int32_t thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
-static inline int32_t team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
 }
 
 static int32_t planes(const fm_env *env)
@@ -491,7 +470,7 @@ int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_id
     {
         /* Split by the team actually granted: OMP_THREAD_LIMIT, OMP_DYNAMIC or nesting can
          * give fewer threads than asked, and every env must still be stepped exactly once. */
-        const int64_t size = team_size(), t = thread_id(), share = (n + size - 1) / size;
+        const int64_t size = fm_team_size(), t = fm_thread_id(), share = (n + size - 1) / size;
         const int64_t lo = t * share < n ? t * share : n, hi = lo + share < n ? lo + share : n;
         /* Each thread checks its own actions (then in its cache for the step); nobody steps
          * until every range has passed. */
@@ -544,7 +523,7 @@ void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threa
     if (copy_bytes(arrays, count, n) < FM_COPY_PARALLEL_BYTES) threads = 1;
 #pragma omp parallel num_threads(threads < 1 ? 1 : threads)
     {
-        const int64_t size = team_size(), t = thread_id(), share = (n + size - 1) / size;
+        const int64_t size = fm_team_size(), t = fm_thread_id(), share = (n + size - 1) / size;
         const int64_t lo = t * share, hi = lo + share < n ? lo + share : n;
         copy_range(arrays, count, lo, hi);
     }
@@ -674,7 +653,7 @@ void fm_env_load(const fm_env *env, fm_levels levels, const int64_t *ids, const 
 #pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
     for (int64_t j = 0; j < m; j++) {
         copy_level(env, idx[j], &levels, j);
-        start_level(env, idx[j], ids[j], thread_id());
+        start_level(env, idx[j], ids[j], fm_thread_id());
     }
 }
 
@@ -686,7 +665,7 @@ int64_t fm_env_load_stream(const fm_env *env, const fm_stream *stream, const int
 #pragma omp parallel for num_threads(threads < 1 ? 1 : threads) schedule(static)
     for (int64_t j = 0; j < m; j++) {
         const int64_t id = stream_id(stream, j);
-        if (draw_level(env, stream, idx[j], id, thread_id())) keep_lowest(&failed, id);
+        if (draw_level(env, stream, idx[j], id, fm_thread_id())) keep_lowest(&failed, id);
     }
     return failed;
 }

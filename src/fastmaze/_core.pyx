@@ -58,6 +58,22 @@ cdef int _fill_spec(fm_spec *s, dict p) except -1:
     return 0
 
 
+cdef fm_spec *_compiled(list params, tuple mixture, fm_dist *mix) except NULL:
+    """The specs of ``params`` compiled into a malloc'd array (the caller frees it), the
+    mixture into ``*mix``."""
+    cdef fm_spec *specs = <fm_spec *> malloc(sizeof(fm_spec) * max(len(params), 1))
+    if specs == NULL:
+        raise MemoryError()
+    try:
+        for k in range(len(params)):
+            _fill_spec(&specs[k], params[k])
+        _fill_dist(mix, mixture)
+    except BaseException:
+        free(specs)
+        raise
+    return specs
+
+
 def generate_into(list params, tuple mixture, uint64_t seed, int64_t first_id,
                   uint8_t[:, :, ::1] grid, uint8_t[:, :, ::1] color,
                   int32_t[:, ::1] start, int32_t[:, ::1] exit, int32_t[:, :, ::1] decoys,
@@ -70,25 +86,18 @@ def generate_into(list params, tuple mixture, uint64_t seed, int64_t first_id,
     cdef fm_dist mix
     cdef fm_levels out
     cdef int64_t result
-    cdef fm_spec *specs = <fm_spec *> malloc(sizeof(fm_spec) * n_specs)
-    if specs == NULL:
-        raise MemoryError()
-    try:
-        for k in range(n_specs):
-            _fill_spec(&specs[k], params[k])
-        _fill_dist(&mix, mixture)
-        out.grid = &grid[0, 0, 0]
-        out.color = &color[0, 0, 0]
-        out.start = &start[0, 0]
-        out.exit = &exit[0, 0]
-        out.decoys = &decoys[0, 0, 0] if decoys.shape[1] > 0 else NULL
-        out.n_decoys = &n_decoys[0]
-        out.component = &component[0]
-        out.max_decoys = decoys.shape[1]
-        with nogil:
-            result = fm_generate(specs, n_specs, &mix, seed, first_id, n, out, threads)
-    finally:
-        free(specs)
+    cdef fm_spec *specs = _compiled(params, mixture, &mix)
+    out.grid = &grid[0, 0, 0]
+    out.color = &color[0, 0, 0]
+    out.start = &start[0, 0]
+    out.exit = &exit[0, 0]
+    out.decoys = &decoys[0, 0, 0] if decoys.shape[1] > 0 else NULL
+    out.n_decoys = &n_decoys[0]
+    out.component = &component[0]
+    out.max_decoys = decoys.shape[1]
+    with nogil:
+        result = fm_generate(specs, n_specs, &mix, seed, first_id, n, out, threads)
+    free(specs)
     _raise_for(result)
 
 
@@ -113,19 +122,11 @@ cdef class Generator:
     cdef fm_generator *gen
 
     def __cinit__(self, list params, tuple mixture, int32_t max_decoys, int32_t threads):
-        cdef int32_t n_specs = len(params)
         cdef fm_dist mix
         cdef int64_t error = FM_OK
-        cdef fm_spec *specs = <fm_spec *> malloc(sizeof(fm_spec) * max(n_specs, 1))
-        if specs == NULL:
-            raise MemoryError()
-        try:
-            for k in range(n_specs):
-                _fill_spec(&specs[k], params[k])
-            _fill_dist(&mix, mixture)
-            self.gen = fm_generator_new(specs, n_specs, &mix, max_decoys, threads, &error)
-        finally:
-            free(specs)
+        cdef fm_spec *specs = _compiled(params, mixture, &mix)
+        self.gen = fm_generator_new(specs, len(params), &mix, max_decoys, threads, &error)
+        free(specs)
         if self.gen == NULL:
             _raise_for(error)
 
