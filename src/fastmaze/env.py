@@ -183,12 +183,12 @@ class VecMazeEnv(VectorBase):
     own parallel region once each thread's envs are final (specs with user rules: one
     parallel copy after the step); an output set still referred to when its turn comes
     again is left to its holder and replaced by a fresh one, so holding outputs is always
-    safe and costs only an allocation. ``copy=False``: they return the env's own buffers (observations, rewards,
-    flags, and one info dict of the env's info arrays), allocated once and overwritten by
-    the next call, so ``obs1 is obs2`` after two steps: for a trainer that consumes each
-    step before the next and wants no copy. Either way the observations are updated in
-    place inside the env: a step rewrites only the squares the agent left and entered
-    (egocentric: the window), a reset rewrites that env's board.
+    safe and costs only an allocation. ``copy=False``: they return the env's own buffers
+    (observations, rewards, flags, and one info dict of the env's info arrays), allocated
+    once and overwritten by the next call, so ``obs1 is obs2`` after two steps: for a
+    trainer that consumes each step before the next and wants no copy. Either way the
+    observations are updated in place inside the env: a step rewrites only the squares the
+    agent left and entered (egocentric: the window), a reset rewrites that env's board.
 
     **Rendering** (``render_mode``): ``"rgb_array"``: `render` returns a uint8
     [height, width, 3] image of the first `RENDER_ENVS` envs tiled row-major
