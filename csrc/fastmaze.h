@@ -82,7 +82,8 @@ void fm_generator_free(fm_generator *gen);
 int32_t fm_generator_threads(const fm_generator *gen);
 
 /* Level `id` of (specs, seed) into row k of `out`, with scratch `thread` (< the generator's
- * threads; one caller per scratch at a time). Returns 0, or 1 when it could not be placed. */
+ * threads; one caller per scratch at a time). Returns 0, or 1 when it could not be placed
+ * (row k is then left as it was). */
 int fm_generator_level(const fm_generator *gen, int32_t thread, uint64_t seed, int64_t id,
                        const fm_levels *out, int64_t k);
 

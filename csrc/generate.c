@@ -345,7 +345,7 @@ int fm_generator_level(const fm_generator *gen, int32_t thread, uint64_t seed, i
         failed = fm_place(&gen->geometry, s, gen->exits + c * gen->per_spec, gen->n_exits[c], w,
                           seed, id, a, fm_rescale(&gen->mixture, m, u), out, k);
     }
-    out->component[k] = (uint8_t)c;
+    if (!failed) out->component[k] = (uint8_t)c;
     return failed;
 }
 

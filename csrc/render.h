@@ -40,12 +40,13 @@ void fm_render_rgb(fm_boards b, int32_t pixels, const uint8_t *lut, int32_t hide
 void fm_render_rgb_level(const fm_boards *b, int64_t k, int32_t pixels, const uint8_t *lut,
                          int32_t hide_colors, uint8_t *out);
 
-/* Sets `count` bytes at dst to the byte that `pattern` repeats (8 copies of it): short runs,
- * such as an rgb square's pixel rows, as single stores rather than a call to memset. */
+/* Writes the first `count` bytes of `pattern` (as laid out in memory) at dst; from 9 bytes
+ * on, that many copies of its first byte (every byte of the pattern is then the same). For
+ * short runs, such as an rgb square's pixel rows: single stores, not a call to memset. */
 static inline void fm_fill(uint8_t *dst, uint64_t pattern, int32_t count)
 {
     switch (count) {
-    case 1: dst[0] = (uint8_t)pattern; break;
+    case 1: memcpy(dst, &pattern, 1); break;
     case 2: memcpy(dst, &pattern, 2); break;
     case 3: memcpy(dst, &pattern, 3); break;
     case 4: memcpy(dst, &pattern, 4); break;
@@ -53,7 +54,11 @@ static inline void fm_fill(uint8_t *dst, uint64_t pattern, int32_t count)
     case 6: memcpy(dst, &pattern, 6); break;
     case 7: memcpy(dst, &pattern, 7); break;
     case 8: memcpy(dst, &pattern, 8); break;
-    default: memset(dst, (uint8_t)pattern, (size_t)count);
+    default: {
+        uint8_t first;
+        memcpy(&first, &pattern, 1);
+        memset(dst, first, (size_t)count);
+    }
     }
 }
 

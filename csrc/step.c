@@ -119,13 +119,17 @@ static FM_SPECIALISED void rgb_square_px(const fm_env *env, int64_t e, int32_t r
     const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
     const int32_t a0 = with_agent ? inset : px, a1 = with_agent ? inset + side : px;
     const uint64_t ones = 0x0101010101010101u;
-    /* px <= 8: a pixel row is one 8-byte pattern; the agent's rows blend it in */
-    const uint64_t middle = px <= 8 && side > 0 ? (~0ull >> (64 - 8 * side)) << (8 * inset) : 0;
     for (int32_t ch = 0; ch < 3; ch++) {
         uint8_t *o = out + ch * plane + (int64_t)r * px * width + (int64_t)c * px;
         const uint64_t square = env->lut[3 * entry + ch] * ones;
         const uint64_t agent = env->lut[3 * (P + 2) + ch] * ones;
-        const uint64_t blended = (square & ~middle) | (agent & middle);
+        /* px <= 8: a pixel row is one 8-byte pattern, the agent's rows with it blended in
+         * (built bytewise, so whatever the byte order) */
+        uint8_t row[8];
+        memcpy(row, &square, sizeof row);
+        if (px <= 8) memset(row + inset, env->lut[3 * (P + 2) + ch], (size_t)side);
+        uint64_t blended;
+        memcpy(&blended, row, sizeof blended);
         for (int32_t i = 0; i < px; i++) {
             const int in_agent = i >= a0 && i < a1;
             if (px <= 8) {
@@ -306,8 +310,8 @@ static void skip_for_reset(const fm_env *env, int64_t e)
  * observation drawn from a local copy of the env): the loop stores bytes, which C lets alias
  * anything, so fields read through a pointer that escapes would be reloaded after every
  * store. The rare paths (enter, an episode's end) take the caller's pointer. */
-static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t hi, const int64_t *actions,
-                             const int32_t kind)
+static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t hi,
+                                     const int64_t *actions, const int32_t kind)
 {
     const fm_env local = *shared, *env = &local;
     const int32_t W = env->W, max_steps = env->max_steps;
@@ -335,13 +339,14 @@ static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t h
                 __builtin_prefetch(agent_plane + f * bytes + at - W, 1);
                 __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
             }
-            if (kind == FM_OBS_RGB) { /* the pixel rows of its square (a move redraws them) */
+            if (kind == FM_OBS_RGB && env->pixels <= 8) { /* the pixel rows of its square */
                 const int32_t px = env->pixels;
                 const int64_t width = (int64_t)W * px, plane = (int64_t)env->H * px * width;
                 const uint8_t *o = env->obs + f * bytes + (int64_t)agent[2 * f] * px * width +
                                    (int64_t)agent[2 * f + 1] * px;
                 for (int32_t ch = 0; ch < 3; ch++)
-                    for (int32_t i = 0; i < px; i++) __builtin_prefetch(o + ch * plane + i * width, 1);
+                    for (int32_t i = 0; i < px; i++)
+                        __builtin_prefetch(o + ch * plane + i * width, 1);
             }
         }
 #endif
@@ -419,14 +424,14 @@ static fm_levels env_slots(const fm_env *env)
 }
 
 /* Env e starts level `id` of the stream on scratch `thread`; returns 1 if it could not be
- * placed (the env then plays what the generator left, and the caller raises). */
+ * placed (env e is then left as it was, and the caller raises). */
 static int draw_level(const fm_env *env, const fm_stream *stream, int64_t e, int64_t id,
                       int32_t thread)
 {
     const fm_levels slots = env_slots(env);
-    const int failed = fm_generator_level(stream->generator, thread, stream->seed, id, &slots, e);
+    if (fm_generator_level(stream->generator, thread, stream->seed, id, &slots, e)) return 1;
     start_level(env, e, id, thread);
-    return failed;
+    return 0;
 }
 
 static void keep_lowest(int64_t *failed, int64_t id)
@@ -510,7 +515,7 @@ int64_t fm_env_step(const fm_env *env, const int64_t *actions, int64_t *reset_id
     }
     if (bad < n) return -1 - bad;
     int64_t m = env->resets_of_thread[0];
-    for (int64_t t = 1; t < granted; t++) {
+    for (int64_t t = 1; t < granted && t * per < n; t++) { /* threads with envs */
         const int64_t k = env->resets_of_thread[t];
         memmove(reset_idx + m, reset_idx + t * per, sizeof(int64_t) * (size_t)k);
         m += k;

@@ -220,6 +220,56 @@ def test_reset_oracles_match_solve(size: int, loops: float, n_decoys: int, seed:
     assert np.array_equal(info["ambiguous"], oracles.ambiguous)
 
 
+# Every draw of some of its levels fails: off-path decoys that must part 4 steps before
+# either goal, on 3x3 cells with a false exit.
+UNPLACEABLE = fastmaze.MazeSpec(
+    size=(3, 3), n_decoys=2, decoy_placement="off_path", branch=4, false_exits=1
+)
+
+
+def _unplaceable_ids(seed: int, n: int) -> list[int]:
+    bad = []
+    for i in range(n):
+        try:
+            fastmaze.generate(UNPLACEABLE, 1, seed=seed, start=i)
+        except RuntimeError:
+            bad.append(i)
+    return bad
+
+
+@pytest.mark.parametrize("copy", [False, True])
+@pytest.mark.parametrize("n", [1, 600])
+def test_a_level_that_cannot_be_placed_at_reset_is_an_error(n: int, copy: bool) -> None:
+    """The first reset of an env whose slots hold nothing yet: a clear error naming the
+    lowest id that failed (a team of threads for 600 envs), then step refuses to go on."""
+    first = _unplaceable_ids(0, 1000)[0]
+    env = VecMazeEnv(UNPLACEABLE, n, seed=0, first_id=0 if n > first else first, copy=copy)
+    with pytest.raises(RuntimeError, match=f"level {first} could not be placed"):
+        env.reset()
+    with pytest.raises(RuntimeError, match=r"reset\(\) it"):
+        env.step(np.zeros(n, np.int64))
+
+
+@pytest.mark.parametrize("copy", [False, True])
+def test_a_level_that_cannot_be_placed_at_an_auto_reset_stops_the_env(copy: bool) -> None:
+    """An auto-reset inside the step that cannot place its level: the error names it, the
+    env keeps its old level, every later step raises until a full reset."""
+    first = _unplaceable_ids(0, 1000)[0]
+    env = VecMazeEnv(UNPLACEABLE, 1, seed=0, first_id=first - 1, max_steps=1, copy=copy)
+    _, info = env.reset()
+    assert info["level_id"][0] == first - 1
+    grid = env.levels.grid.copy()
+    env.step(np.zeros(1, np.int64))  # truncated: the next step resets it
+    with pytest.raises(RuntimeError, match=f"level {first} could not be placed"):
+        env.step(np.zeros(1, np.int64))
+    assert np.array_equal(env.levels.grid, grid) and env.levels.ids[0] == first - 1
+    with pytest.raises(RuntimeError, match=f"level {first} could not be placed"):
+        env.step(np.zeros(1, np.int64))
+    seed = next(s for s in range(1, 50) if not _unplaceable_ids(s, 4))
+    env.reset(seed=seed)  # another seed: other levels, the env goes on
+    env.step(np.zeros(1, np.int64))
+
+
 def test_next_step_autoreset_ignores_action() -> None:
     env = VecMazeEnv(SPEC, 3, max_steps=2)
     start = env.reset()[0].copy()

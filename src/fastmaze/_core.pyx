@@ -120,12 +120,16 @@ cdef class Generator:
     arguments of `generate_into` compiled once, with ``threads`` scratch buffers."""
 
     cdef fm_generator *gen
+    cdef readonly int32_t H, W, max_decoys  # the boards it draws, their decoy capacity
 
     def __cinit__(self, list params, tuple mixture, int32_t max_decoys, int32_t threads):
         cdef fm_dist mix
         cdef int64_t error = FM_OK
         cdef fm_spec *specs = _compiled(params, mixture, &mix)
         self.gen = fm_generator_new(specs, len(params), &mix, max_decoys, threads, &error)
+        if self.gen != NULL:
+            self.H, self.W = 2 * specs[0].rows + 1, 2 * specs[0].cols + 1
+            self.max_decoys = max_decoys
         free(specs)
         if self.gen == NULL:
             _raise_for(error)

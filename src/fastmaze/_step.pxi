@@ -191,8 +191,11 @@ cdef class EnvCore:
         if not _is_int64_vector(self.reset_idx, e.n) or not self.reset_idx.flags.writeable:
             raise ValueError("reset_idx: expected a writeable int64 array [n]")
         e.threads = config["threads"]
-        if generator is not None and generator.threads < e.threads:
-            raise ValueError("generator: needs one scratch per thread of the env")
+        if generator is not None and (generator.threads < e.threads or generator.H != e.H
+                                      or generator.W != e.W
+                                      or generator.max_decoys != e.max_decoys):
+            raise ValueError("generator: expected the env's board shape and decoy capacity, "
+                             "and one scratch per thread of the env")
         if e.obs_kind == 3:  # compact: the level tables, [n, H, W] each
             for name in ("table", "final_table") if e.autoreset == 1 else ("table",):
                 if _ptr(arrays, name) == NULL or arrays[name].size != e.n * e.H * e.W:

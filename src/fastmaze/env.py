@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import gymnasium as gym
 import numpy as np
@@ -240,6 +240,7 @@ class VecMazeEnv(VectorBase):
         )  # fmt: skip
         self.proxy = self._proxy(proxy_reward)
         self._started = False  # a first full reset() gives every env its level
+        self._stopped: str | None = None  # why, after a level that could not be placed
         self._next_id = self.first_id  # first_id + resets so far (before num_levels wraps)
         self._allocate()
         self._setup_gym()
@@ -461,7 +462,12 @@ class VecMazeEnv(VectorBase):
                 )
             idx = np.flatnonzero(mask).astype(np.int64)
         if len(idx):
-            self._load(idx)
+            try:
+                self._load(idx)
+            except RuntimeError as error:  # a level the spec cannot place
+                self._stop(error)
+        if mask is None:
+            self._stopped = None
         self.rewards[idx] = 0
         self.terminations[idx] = False
         self.truncations[idx] = False
@@ -488,6 +494,8 @@ class VecMazeEnv(VectorBase):
         truncated bool, info), each batch-first [num_envs, ...]."""
         if not self._started:
             raise RuntimeError("call reset() before step(): no env has a level yet")
+        if self._stopped:
+            raise RuntimeError(self._stopped)
         if self.autoreset == 2 and self._pending.any():
             ended = np.flatnonzero(self._pending)[:8].tolist()
             raise ValueError(
@@ -501,25 +509,37 @@ class VecMazeEnv(VectorBase):
         inline = self._ring is not None and self._generator is not None
         targets = self._ring.claim() if inline else None
         sources = self._sources if inline else None
-        # int64 arrays are read in place, checked by the core; resets are drawn inside it
-        m = self._core.step(actions, self.seed, self._next_id, sources, targets)
-        if m is None:
-            given, acts = self._int64_actions(actions)
-            m = self._core.step(acts, self.seed, self._next_id, sources, targets)
+        try:
+            # int64 arrays are read in place, checked by the core; resets are drawn inside it
+            m = self._core.step(actions, self.seed, self._next_id, sources, targets)
+            if m is None:
+                given, acts = self._int64_actions(actions)
+                m = self._core.step(acts, self.seed, self._next_id, sources, targets)
+            if m and m > 0 and self._generator is None:
+                self._load(self._reset_idx[:m])
+        except RuntimeError as error:  # a level the spec cannot place
+            self._stop(error)
         if m < 0:
             bad = -1 - m
             raise ValueError(
                 f"actions: {np.asarray(given)[bad]} at env {bad}; expected 0 up, 1 right, "
                 "2 down, 3 left"
             )
-        if m and self._generator is None:
-            self._load(self._reset_idx[:m])
-        elif m:
+        if m and self._generator is not None:
             self._next_id += m
             self._loaded(self._reset_idx[:m])
         if self._ring is None:
             return self.obs, self.rewards, self.terminations, self.truncations, self._step_info
         return self._copied_step(targets if inline else self._ring.take(len(self._sources)))
+
+    def _stop(self, error: RuntimeError) -> NoReturn:
+        """Raises ``error`` (a level that could not be placed: the envs it was meant for keep
+        their old levels, the stream stops there); until a full `reset`, `step` raises too."""
+        self._stopped = (
+            f"{error}. The env stopped at that level: reset() it (with another seed to draw "
+            "other levels)"
+        )
+        raise RuntimeError(self._stopped) from error
 
     def _copied_step(
         self, out: list[np.ndarray]
