@@ -106,6 +106,16 @@ static void ego_render(const fm_env *env, int64_t e, uint8_t *out)
         out[(planes(env) - 1) * plane + (int64_t)er * side + ec] = 1;
 }
 
+/* The bit position / 8 of the byte at memory offset b (0..7) of a uint64_t. */
+static inline int32_t fm_byte_at(int32_t b)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return 7 - b;
+#else
+    return b;
+#endif
+}
+
 /* Redraws square (r, c) of env e's rgb image, with or without the agent on it: each pixel
  * row of each channel written once, the agent's inset square within its rows. */
 static FM_SPECIALISED void rgb_square_px(const fm_env *env, int64_t e, int32_t r, int32_t c,
@@ -123,13 +133,12 @@ static FM_SPECIALISED void rgb_square_px(const fm_env *env, int64_t e, int32_t r
         uint8_t *o = out + ch * plane + (int64_t)r * px * width + (int64_t)c * px;
         const uint64_t square = env->lut[3 * entry + ch] * ones;
         const uint64_t agent = env->lut[3 * (P + 2) + ch] * ones;
-        /* px <= 8: a pixel row is one 8-byte pattern, the agent's rows with it blended in
-         * (built bytewise, so whatever the byte order) */
-        uint8_t row[8];
-        memcpy(row, &square, sizeof row);
-        if (px <= 8) memset(row + inset, env->lut[3 * (P + 2) + ch], (size_t)side);
-        uint64_t blended;
-        memcpy(&blended, row, sizeof blended);
+        /* px <= 8: a pixel row is one 8-byte pattern, the agent's rows with it blended in:
+         * bytes inset .. inset + side - 1 in memory order, whatever the byte order */
+        uint64_t middle = 0;
+        for (int32_t b = inset; px <= 8 && b < inset + side; b++)
+            middle |= (uint64_t)0xff << (8 * fm_byte_at(b));
+        const uint64_t blended = (square & ~middle) | (agent & middle);
         for (int32_t i = 0; i < px; i++) {
             const int in_agent = i >= a0 && i < a1;
             if (px <= 8) {
