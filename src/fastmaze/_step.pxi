@@ -215,7 +215,7 @@ cdef class EnvCore:
         levels next_id .. of the stream of ``seed``), or -1 - e when action e is outside
         0..3 (nothing is stepped then). ``sources``, ``targets``: arrays [n, ...] copied
         one into the other once the step is done, inside its parallel region (see
-        `copy_rows`; the caller must give levels no later, so only with a generator)."""
+        `copy_rows`); only with a generator, since the copy must follow the new levels."""
         cdef int64_t m, failed
         cdef const int64_t *acts
         cdef int64_t *idx = <int64_t *> cnp.PyArray_DATA(self.reset_idx)
@@ -239,11 +239,14 @@ cdef class EnvCore:
     def load_stream(self, const int64_t[::1] idx, uint64_t seed, int64_t next_id):
         """Env idx[j] starts level next_id + j of the stream of ``seed`` (needs a
         generator), drawn straight into its slot."""
-        cdef int64_t failed
+        cdef int64_t failed, j
         if self.generator is None:
             raise ValueError("load_stream: this EnvCore has no generator")
         if idx.shape[0] == 0:
             return
+        for j in range(idx.shape[0]):
+            if not 0 <= idx[j] < self.env.n:
+                raise ValueError(f"idx: {idx[j]} at {j}; expected env indices 0..{self.env.n - 1}")
         self.stream.seed = seed
         self.stream.next_id = next_id
         with nogil:

@@ -515,7 +515,7 @@ class VecMazeEnv(VectorBase):
             if m is None:
                 given, acts = self._int64_actions(actions)
                 m = self._core.step(acts, self.seed, self._next_id, sources, targets)
-            if m and m > 0 and self._generator is None:
+            if m > 0 and self._generator is None:
                 self._load(self._reset_idx[:m])
         except RuntimeError as error:  # a level the spec cannot place
             self._stop(error)
