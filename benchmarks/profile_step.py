@@ -565,10 +565,11 @@ def main(argv: list[str] | None = None) -> str:
     lines += [
         "## rgb against the pixel rows it must write (4 pixels per square, copy=False)",
         "",
-        "A move redraws two squares: 3 channels × 4 pixel rows each, a cache line apiece, "
-        "where a symbolic move writes 2 bytes. `floor`: writing one byte of each of those "
-        "rows for every env whose action leads onto floor, the terrain lookup included and "
-        "nothing else (`csrc/floors.c`, `fm_floor_rgb`); no rgb step can beat it.",
+        "A move changes the agent's inset square (2 × 2 pixels at 4 per square) in the square "
+        "it leaves and the one it enters: 3 channels × 2 pixel rows each, a cache line "
+        "apiece, where a symbolic move writes 2 bytes. `floor`: writing one byte of each of "
+        "those rows for every env whose action leads onto floor, the terrain lookup included "
+        "and nothing else (`csrc/floors.c`, `fm_floor_rgb`); no rgb step can beat it.",
         "",
         _table(
             [

@@ -59,10 +59,11 @@ int64_t fm_floor_rgb(int64_t n, int32_t H, int32_t W, int32_t px, const int32_t 
             terrain[e * squares + (int64_t)nr * W + nc])
             continue;
         uint8_t *o = obs + e * 3 * plane;
+        const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
         for (int32_t ch = 0; ch < 3; ch++)
-            for (int32_t i = 0; i < px; i++) {
-                o[ch * plane + ((int64_t)r * px + i) * width + (int64_t)c * px] = 1;
-                o[ch * plane + ((int64_t)nr * px + i) * width + (int64_t)nc * px] = 1;
+            for (int32_t i = inset; i < inset + side; i++) {
+                o[ch * plane + ((int64_t)r * px + i) * width + (int64_t)c * px + inset] = 1;
+                o[ch * plane + ((int64_t)nr * px + i) * width + (int64_t)nc * px + inset] = 1;
             }
         moves++;
     }

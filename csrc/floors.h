@@ -24,8 +24,9 @@ int64_t fm_floor_touch(int32_t what, int64_t n, int32_t W, int64_t squares, int6
 
 /* What an rgb move writes, without its logic: for env e (as fm_floor_touch, agent at square
  * (r, c), offset by its action to (nr, nc)), when terrain[e, nr, nc] is floor, one byte of
- * every pixel row of squares (r, c) and (nr, nc) in each of the 3 channels of obs [n, 3,
- * H * px, W * px] (the cache lines an rgb move must write). Returns the moves. */
+ * each pixel row of the agent's inset square (the pixels a move changes: see render.h) in
+ * squares (r, c) and (nr, nc), in each of the 3 channels of obs [n, 3, H * px, W * px]:
+ * the cache lines an rgb move must write. Returns the moves. */
 int64_t fm_floor_rgb(int64_t n, int32_t H, int32_t W, int32_t px, const int32_t *agent,
                      const int64_t *actions, const uint8_t *terrain, uint8_t *obs,
                      int32_t threads);

@@ -106,62 +106,41 @@ static void ego_render(const fm_env *env, int64_t e, uint8_t *out)
         out[(planes(env) - 1) * plane + (int64_t)er * side + ec] = 1;
 }
 
-/* The bit position / 8 of the byte at memory offset b (0..7) of a uint64_t. */
-static inline int32_t fm_byte_at(int32_t b)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    return 7 - b;
-#else
-    return b;
-#endif
-}
-
-/* Redraws square (r, c) of env e's rgb image, with or without the agent on it: each pixel
- * row of each channel written once, the agent's inset square within its rows. */
-static FM_SPECIALISED void rgb_square_px(const fm_env *env, int64_t e, int32_t r, int32_t c,
-                                         int with_agent, uint8_t *out, const int32_t px)
+/* Paints the agent's inset square of square (r, c) of env e's rgb image: in the agent's
+ * colour (with_agent), or back in the square's own. Nothing else of a square changes when
+ * the agent enters or leaves it, so a move writes the side rows of those pixels in each
+ * channel, twice, and no more. */
+static FM_SPECIALISED void rgb_agent_px(const fm_env *env, int64_t e, int32_t r, int32_t c,
+                                        int with_agent, uint8_t *out, const int32_t px)
 {
     const int32_t P = env->n_colors;
     const int64_t width = (int64_t)env->W * px, plane = (int64_t)env->H * px * width;
-    const uint8_t t = env->terrain[e * env->H * env->W + (int64_t)r * env->W + c];
-    int32_t entry = t & FM_TERRAIN_WALL ? P + 1 : t >> FM_TERRAIN_COLOR_SHIFT;
-    if (!(t & FM_TERRAIN_WALL) && (env->hide_colors || entry > P)) entry = 0;
+    int32_t entry = P + 2; /* the agent */
+    if (!with_agent) {
+        const uint8_t t = env->terrain[e * env->H * env->W + (int64_t)r * env->W + c];
+        entry = t & FM_TERRAIN_WALL ? P + 1 : t >> FM_TERRAIN_COLOR_SHIFT;
+        if (!(t & FM_TERRAIN_WALL) && (env->hide_colors || entry > P)) entry = 0;
+    }
     const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
-    const int32_t a0 = with_agent ? inset : px, a1 = with_agent ? inset + side : px;
-    const uint64_t ones = 0x0101010101010101u;
+    const int64_t corner = ((int64_t)r * px + inset) * width + (int64_t)c * px + inset;
     for (int32_t ch = 0; ch < 3; ch++) {
-        uint8_t *o = out + ch * plane + (int64_t)r * px * width + (int64_t)c * px;
-        const uint64_t square = env->lut[3 * entry + ch] * ones;
-        const uint64_t agent = env->lut[3 * (P + 2) + ch] * ones;
-        /* px <= 8: a pixel row is one 8-byte pattern, the agent's rows with it blended in:
-         * bytes inset .. inset + side - 1 in memory order, whatever the byte order */
-        uint64_t middle = 0;
-        for (int32_t b = inset; px <= 8 && b < inset + side; b++)
-            middle |= (uint64_t)0xff << (8 * fm_byte_at(b));
-        const uint64_t blended = (square & ~middle) | (agent & middle);
-        for (int32_t i = 0; i < px; i++) {
-            const int in_agent = i >= a0 && i < a1;
-            if (px <= 8) {
-                fm_fill(o + i * width, in_agent ? blended : square, px);
-            } else {
-                fm_fill(o + i * width, square, px);
-                if (in_agent) fm_fill(o + i * width + inset, agent, side);
-            }
-        }
+        const uint64_t colour = env->lut[3 * entry + ch] * 0x0101010101010101u;
+        for (int32_t i = 0; i < side; i++)
+            fm_fill(out + ch * plane + corner + i * width, colour, side);
     }
 }
 
-/* rgb_square_px with the pixel size a constant for the common sizes. */
-static void rgb_square(const fm_env *env, int64_t e, int32_t r, int32_t c, int with_agent,
-                       uint8_t *out)
+/* rgb_agent_px with the pixel size a constant for the common sizes. */
+static void rgb_agent(const fm_env *env, int64_t e, int32_t r, int32_t c, int with_agent,
+                      uint8_t *out)
 {
     switch (env->pixels) {
-    case 1: rgb_square_px(env, e, r, c, with_agent, out, 1); break;
-    case 2: rgb_square_px(env, e, r, c, with_agent, out, 2); break;
-    case 3: rgb_square_px(env, e, r, c, with_agent, out, 3); break;
-    case 4: rgb_square_px(env, e, r, c, with_agent, out, 4); break;
-    case 8: rgb_square_px(env, e, r, c, with_agent, out, 8); break;
-    default: rgb_square_px(env, e, r, c, with_agent, out, env->pixels);
+    case 1: rgb_agent_px(env, e, r, c, with_agent, out, 1); break;
+    case 2: rgb_agent_px(env, e, r, c, with_agent, out, 2); break;
+    case 3: rgb_agent_px(env, e, r, c, with_agent, out, 3); break;
+    case 4: rgb_agent_px(env, e, r, c, with_agent, out, 4); break;
+    case 8: rgb_agent_px(env, e, r, c, with_agent, out, 8); break;
+    default: rgb_agent_px(env, e, r, c, with_agent, out, env->pixels);
     }
 }
 
@@ -230,8 +209,8 @@ static inline void obs_move(const fm_env *env, int32_t kind, int64_t e, int32_t 
     if (kind == FM_OBS_COMPACT) {
         compact_agent(env, e);
     } else if (moved && kind == FM_OBS_RGB) {
-        rgb_square(env, e, r, c, 0, out);
-        rgb_square(env, e, nr, nc, 1, out);
+        rgb_agent(env, e, r, c, 0, out);
+        rgb_agent(env, e, nr, nc, 1, out);
     } else if (moved) {
         ego_render(env, e, out);
     }
@@ -348,13 +327,14 @@ static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t h
                 __builtin_prefetch(agent_plane + f * bytes + at - W, 1);
                 __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
             }
-            if (kind == FM_OBS_RGB && env->pixels <= 8) { /* the pixel rows of its square */
-                const int32_t px = env->pixels;
+            if (kind == FM_OBS_RGB && env->pixels <= 8) { /* its agent's pixel rows */
+                const int32_t px = env->pixels, inset = (px + 1) / 4, side = px - 2 * inset;
                 const int64_t width = (int64_t)W * px, plane = (int64_t)env->H * px * width;
-                const uint8_t *o = env->obs + f * bytes + (int64_t)agent[2 * f] * px * width +
-                                   (int64_t)agent[2 * f + 1] * px;
+                const uint8_t *o = env->obs + f * bytes +
+                                   ((int64_t)agent[2 * f] * px + inset) * width +
+                                   (int64_t)agent[2 * f + 1] * px + inset;
                 for (int32_t ch = 0; ch < 3; ch++)
-                    for (int32_t i = 0; i < px; i++)
+                    for (int32_t i = 0; i < side; i++)
                         __builtin_prefetch(o + ch * plane + i * width, 1);
             }
         }

@@ -46,7 +46,7 @@ def floor_touch(int32_t what, const int64_t[::1] actions, const int32_t[:, ::1] 
 
 def floor_rgb(const int64_t[::1] actions, const int32_t[:, ::1] agent,
               const uint8_t[:, :, ::1] terrain, uint8_t[:, :, :, ::1] obs, int32_t threads):
-    """The pixel rows an rgb move writes, without its logic (see csrc/floors.h), on arrays
+    """The pixel rows an rgb move must write, without its logic (see csrc/floors.h), on arrays
     shaped like an rgb env's: agent [n, 2], terrain [n, H, W] (nonzero: wall), obs [n, 3,
     H * px, W * px]. Returns the moves made."""
     cdef int64_t n = agent.shape[0], moves
