@@ -1,5 +1,6 @@
 /* The machine's floors under the native step (see floors.h). */
 #include "floors.h"
+#include "render.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -59,7 +60,7 @@ int64_t fm_floor_rgb(int64_t n, int32_t H, int32_t W, int32_t px, const int32_t 
             terrain[e * squares + (int64_t)nr * W + nc])
             continue;
         uint8_t *o = obs + e * 3 * plane;
-        const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
+        const int32_t inset = fm_agent_inset(px), side = px - 2 * inset;
         for (int32_t ch = 0; ch < 3; ch++)
             for (int32_t i = inset; i < inset + side; i++) {
                 o[ch * plane + ((int64_t)r * px + i) * width + (int64_t)c * px + inset] = 1;

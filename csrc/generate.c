@@ -298,7 +298,8 @@ fm_generator *fm_generator_new(const fm_spec *specs, int32_t n_specs, const fm_d
     for (int32_t t = 0; t < gen->threads; t++)
         if (scratch_init(&gen->scratch[t], &gen->geometry)) goto fail;
     for (int32_t k = 0; k < n_specs; k++) {
-        gen->n_exits[k] = fm_exit_candidates(&gen->geometry, &specs[k], gen->exits + k * gen->per_spec);
+        int32_t *exits = gen->exits + k * gen->per_spec;
+        gen->n_exits[k] = fm_exit_candidates(&gen->geometry, &specs[k], exits);
         if (!gen->n_exits[k]) {
             *error = FM_ERR_SPEC;
             goto fail;
@@ -354,19 +355,21 @@ int64_t fm_generate(const fm_spec *specs, int32_t n_specs, const fm_dist *mixtur
 {
     /* No more threads than blocks of the schedule: a thread with no block only adds the cost
      * of starting and joining it (and of its scratch). */
-    int64_t blocks = (n + FM_BLOCK - 1) / FM_BLOCK;
-    int32_t team = threads < 1 ? 1 : (blocks < threads ? (int32_t)blocks : threads);
+    const int64_t blocks = (n + FM_BLOCK - 1) / FM_BLOCK;
+    const int32_t team =
+        threads <= 1 || blocks <= 1 ? 1 : (blocks < threads ? (int32_t)blocks : threads);
     int64_t error;
-    fm_generator *gen = fm_generator_new(specs, n_specs, mixture, out.max_decoys, team < 1 ? 1 : team, &error);
+    fm_generator *gen = fm_generator_new(specs, n_specs, mixture, out.max_decoys, team, &error);
     if (!gen) return error;
     int64_t first_failed = n;
-#pragma omp parallel num_threads(team < 1 ? 1 : team)
+#pragma omp parallel num_threads(team)
     {
         const int32_t t = fm_thread_id();
         int64_t my_failed = n;
 #pragma omp for schedule(dynamic, FM_BLOCK)
         for (int64_t k = 0; k < n; k++)
-            if (fm_generator_level(gen, t, seed, first_id + k, &out, k) && k < my_failed) my_failed = k;
+            if (fm_generator_level(gen, t, seed, first_id + k, &out, k) && k < my_failed)
+                my_failed = k;
 #pragma omp critical(fm_generate_result)
         if (my_failed < first_failed) first_failed = my_failed;
     }

@@ -55,14 +55,6 @@ void fm_render_symbolic(fm_boards b, const int32_t *exit, int32_t hide_colors, u
     for (int64_t k = 0; k < b.n; k++) symbolic_level(&b, k, exit, hide_colors, out + k * per_level);
 }
 
-/* lut entry of a square: 0 floor, 1..P a colour, P + 1 wall. */
-static int32_t square_entry(const fm_boards *b, uint8_t wall, uint8_t code, int32_t hide_colors)
-{
-    if (wall) return b->n_colors + 1;
-    if (hide_colors || code > b->n_colors) return 0;
-    return code;
-}
-
 /* Board row r of one level: each square's pixels on the first pixel row of the three
  * planes, then that row copied down pixels - 1 times. */
 static void rgb_row(const fm_boards *b, const uint8_t *grid, const uint8_t *color, int32_t r,
@@ -72,9 +64,8 @@ static void rgb_row(const fm_boards *b, const uint8_t *grid, const uint8_t *colo
     uint8_t *row = out + (int64_t)r * px * width;
     for (int32_t c = 0; c < b->W; c++) {
         int64_t s = (int64_t)r * b->W + c;
-        const uint8_t *rgb = lut + 3 * square_entry(b, grid[s], color[s], hide_colors);
-        for (int32_t ch = 0; ch < 3; ch++)
-            fm_fill(row + ch * plane + (int64_t)c * px, rgb[ch] * 0x0101010101010101u, px);
+        const uint8_t *rgb = lut + 3 * fm_rgb_entry(grid[s], color[s], b->n_colors, hide_colors);
+        for (int32_t ch = 0; ch < 3; ch++) fm_fill(row + ch * plane + (int64_t)c * px, rgb[ch], px);
     }
     for (int32_t ch = 0; ch < 3; ch++)
         for (int32_t k = 1; k < px; k++)
@@ -86,7 +77,7 @@ static void rgb_agent(const fm_boards *b, int64_t k, int32_t px, const uint8_t *
     int64_t a = agent_square(b, k);
     if (a < 0) return;
     const int64_t width = (int64_t)b->W * px, plane = (int64_t)b->H * px * width;
-    const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
+    const int32_t inset = fm_agent_inset(px), side = px - 2 * inset;
     const int64_t top = (a / b->W) * px + inset, left = (a % b->W) * px + inset;
     for (int32_t ch = 0; ch < 3; ch++)
         for (int32_t i = 0; i < side; i++)

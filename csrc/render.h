@@ -40,13 +40,28 @@ void fm_render_rgb(fm_boards b, int32_t pixels, const uint8_t *lut, int32_t hide
 void fm_render_rgb_level(const fm_boards *b, int64_t k, int32_t pixels, const uint8_t *lut,
                          int32_t hide_colors, uint8_t *out);
 
-/* Writes the first `count` bytes of `pattern` (as laid out in memory) at dst; from 9 bytes
- * on, that many copies of its first byte (every byte of the pattern is then the same). For
- * short runs, such as an rgb square's pixel rows: single stores, not a call to memset. */
-static inline void fm_fill(uint8_t *dst, uint64_t pattern, int32_t count)
+/* lut entry of a square (see fm_render_rgb): 0 floor, 1..P its colour, P + 1 wall; a
+ * colour hidden or outside the palette is drawn as floor. */
+static inline int32_t fm_rgb_entry(int32_t wall, int32_t code, int32_t P, int32_t hide_colors)
 {
+    if (wall) return P + 1;
+    return hide_colors || code > P ? 0 : code;
+}
+
+/* Pixels between a square's edge and the agent's square drawn in it (pixels per square px);
+ * the agent's square is px - 2 * inset pixels wide. */
+static inline int32_t fm_agent_inset(int32_t px)
+{
+    return (px + 1) / 4;
+}
+
+/* Sets `count` bytes at dst to `value`: for short runs, such as an rgb square's pixel rows,
+ * single stores rather than a call to memset. */
+static inline void fm_fill(uint8_t *dst, uint8_t value, int32_t count)
+{
+    const uint64_t pattern = value * 0x0101010101010101u;
     switch (count) {
-    case 1: memcpy(dst, &pattern, 1); break;
+    case 1: dst[0] = value; break;
     case 2: memcpy(dst, &pattern, 2); break;
     case 3: memcpy(dst, &pattern, 3); break;
     case 4: memcpy(dst, &pattern, 4); break;
@@ -54,11 +69,7 @@ static inline void fm_fill(uint8_t *dst, uint64_t pattern, int32_t count)
     case 6: memcpy(dst, &pattern, 6); break;
     case 7: memcpy(dst, &pattern, 7); break;
     case 8: memcpy(dst, &pattern, 8); break;
-    default: {
-        uint8_t first;
-        memcpy(&first, &pattern, 1);
-        memset(dst, first, (size_t)count);
-    }
+    default: memset(dst, value, (size_t)count);
     }
 }
 

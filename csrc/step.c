@@ -118,16 +118,13 @@ static FM_SPECIALISED void rgb_agent_px(const fm_env *env, int64_t e, int32_t r,
     int32_t entry = P + 2; /* the agent */
     if (!with_agent) {
         const uint8_t t = env->terrain[e * env->H * env->W + (int64_t)r * env->W + c];
-        entry = t & FM_TERRAIN_WALL ? P + 1 : t >> FM_TERRAIN_COLOR_SHIFT;
-        if (!(t & FM_TERRAIN_WALL) && (env->hide_colors || entry > P)) entry = 0;
+        entry = fm_rgb_entry(t & FM_TERRAIN_WALL, t >> FM_TERRAIN_COLOR_SHIFT, P, env->hide_colors);
     }
-    const int32_t inset = (px + 1) / 4, side = px - 2 * inset;
+    const int32_t inset = fm_agent_inset(px), side = px - 2 * inset;
     const int64_t corner = ((int64_t)r * px + inset) * width + (int64_t)c * px + inset;
-    for (int32_t ch = 0; ch < 3; ch++) {
-        const uint64_t colour = env->lut[3 * entry + ch] * 0x0101010101010101u;
+    for (int32_t ch = 0; ch < 3; ch++)
         for (int32_t i = 0; i < side; i++)
-            fm_fill(out + ch * plane + corner + i * width, colour, side);
-    }
+            fm_fill(out + ch * plane + corner + i * width, env->lut[3 * entry + ch], side);
 }
 
 /* rgb_agent_px with the pixel size a constant for the common sizes. */
@@ -328,7 +325,7 @@ static FM_SPECIALISED void step_kind(const fm_env *shared, int64_t lo, int64_t h
                 __builtin_prefetch(agent_plane + f * bytes + at + W, 1);
             }
             if (kind == FM_OBS_RGB && env->pixels <= 8) { /* its agent's pixel rows */
-                const int32_t px = env->pixels, inset = (px + 1) / 4, side = px - 2 * inset;
+                const int32_t px = env->pixels, inset = fm_agent_inset(px), side = px - 2 * inset;
                 const int64_t width = (int64_t)W * px, plane = (int64_t)env->H * px * width;
                 const uint8_t *o = env->obs + f * bytes +
                                    ((int64_t)agent[2 * f] * px + inset) * width +
@@ -526,8 +523,8 @@ void fm_copy_rows(const fm_rows *arrays, int32_t count, int64_t n, int32_t threa
 /* ---- resets ------------------------------------------------------------------------------ */
 
 /* BFS over the floor squares of env e's board from square (r0, c0): dist[s] steps, -1
- * unreached. It stops once square `goal` is taken from the queue (goal < 0: never), when
- * every square no farther than the goal has its exact distance. The queue holds (row << 16
+ * unreached. It stops once square `goal` is taken from the queue, when every square no
+ * farther than the goal has its exact distance. The queue holds (row << 16
  * | col), so that no square is divided by W. */
 static void bfs(const fm_env *env, int64_t e, int32_t r0, int32_t c0, int32_t goal, int32_t *dist,
                 int32_t *queue)
